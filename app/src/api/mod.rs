@@ -1,0 +1,5 @@
+//! Server functions, grouped by who may call them. Each checks the session
+//! (and the role) before touching anything.
+
+pub mod admin;
+pub mod auth;

@@ -1,0 +1,68 @@
+//! Page access: who may see a page, and what everyone else gets instead.
+
+use crate::api::auth::{SessionUser, home_for};
+use crate::error::AppError;
+use crate::pages::not_found::Forbidden;
+use hookline::Role;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+/// Lets `user` through if it has `role`. Otherwise gives the view to show
+/// instead: a redirect to sign in (remembering `here`), a 403 page for the
+/// wrong role, or the error.
+pub fn gate(
+    user: Result<Option<SessionUser>, AppError>,
+    role: Role,
+    here: &str,
+) -> Result<SessionUser, AnyView> {
+    match user {
+        Ok(Some(user)) if user.role == role => Ok(user),
+        Ok(Some(user)) if role == Role::Merchant => {
+            // An admin opening a merchant page is sent to their own home.
+            Err(view! { <Redirect path=home_for(user.role)/> }.into_any())
+        }
+        Ok(Some(_)) => Err(view! { <Forbidden/> }.into_any()),
+        Ok(None) => {
+            let path = format!("/login?next={}", encode_component(here));
+            Err(view! { <Redirect path=path/> }.into_any())
+        }
+        Err(error) => Err(view! { <ErrorPanel error/> }.into_any()),
+    }
+}
+
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    view! {
+        <div class="panel panel-error" role="alert">
+            <h1>"Something went wrong"</h1>
+            <p>{error.to_string()}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="muted" aria-live="polite">"Loading…"</p> }
+}
+
+/// Percent-encodes a URL query value.
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_query_values() {
+        assert_eq!(super::encode_component("/admin?q=a b&c"), "/admin%3Fq%3Da%20b%26c");
+    }
+}

@@ -1,0 +1,3 @@
+pub mod form;
+pub mod gate;
+pub mod layout;

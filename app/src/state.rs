@@ -1,0 +1,103 @@
+//! Server-side plumbing for server functions: the shared state the server
+//! provides, and the session checks every server function starts with.
+
+use crate::error::AppError;
+use hookline::accounts::{SignedIn, ThrottlePolicy};
+use hookline::clock::SharedClock;
+use hookline::store::Db;
+use hookline::{Mode, Role};
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+/// What the server hands every server function and page render.
+#[derive(Clone, Debug)]
+pub struct PortalState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub throttle: ThrottlePolicy,
+}
+
+pub const USER_KEY: &str = "user_id";
+pub const MODE_KEY: &str = "mode";
+
+pub fn portal_state() -> Result<PortalState, AppError> {
+    use_context::<PortalState>().ok_or_else(|| {
+        tracing::error!("PortalState missing from the request context");
+        AppError::Internal
+    })
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer on this request");
+        AppError::Internal
+    })
+}
+
+/// The client's address as the throttle sees it.
+pub async fn client_address() -> String {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
+        Ok(ConnectInfo(addr)) => addr.ip().to_string(),
+        Err(_) => "unknown".to_owned(),
+    }
+}
+
+/// The account of the session's user, if someone is signed in and still exists.
+pub async fn signed_in() -> Result<Option<(SignedIn, Session)>, AppError> {
+    let session = session().await?;
+    let Some(user_id) = session.get::<String>(USER_KEY).await? else {
+        return Ok(None);
+    };
+    let state = portal_state()?;
+    match hookline::accounts::find(&state.db, &user_id).await? {
+        Some(account) => Ok(Some((account, session))),
+        None => {
+            // The account is gone: end the session rather than trust it.
+            session.flush().await?;
+            Ok(None)
+        }
+    }
+}
+
+/// A signed-in merchant user, with its merchant id and the mode it works in.
+pub struct MerchantCtx {
+    pub account: SignedIn,
+    pub merchant_id: String,
+    pub mode: Mode,
+    pub session: Session,
+}
+
+pub async fn require_merchant() -> Result<MerchantCtx, AppError> {
+    let (account, session) = signed_in().await?.ok_or(AppError::Unauthenticated)?;
+    if account.role != Role::Merchant {
+        return Err(AppError::Forbidden);
+    }
+    let merchant_id = account.merchant_id.clone().ok_or(AppError::Internal)?;
+    let mode = session.get::<Mode>(MODE_KEY).await?.unwrap_or_default();
+    Ok(MerchantCtx {
+        account,
+        merchant_id,
+        mode,
+        session,
+    })
+}
+
+pub async fn require_admin() -> Result<SignedIn, AppError> {
+    let (account, _) = signed_in().await?.ok_or(AppError::Unauthenticated)?;
+    if account.role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
+    Ok(account)
+}
+
+/// Sets the status of the page being rendered (403, 404, …).
+pub fn set_page_status(status: u16) {
+    if let (Some(options), Ok(code)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        options.set_status(code);
+    }
+}

@@ -1,0 +1,150 @@
+//! Account operations: sign-up, sign-in with throttling, admin creation.
+//! The portal, the CLI and (later) the API all go through these.
+
+use crate::account::{Email, Role, SignupInput, check_new_password};
+use crate::clock::{Clock, Millis};
+use crate::error::{Error, Result};
+use crate::store::Db;
+use crate::store::accounts::{self as store, Account, Inserted, NewUser};
+use crate::store::throttle;
+use crate::validation::FieldErrors;
+use crate::{ids, password};
+
+pub use crate::store::accounts::{Account as SignedIn, MerchantSummary};
+
+/// Limits on failed sign-ins. One key per email and one per client address,
+/// so neither guessing one account's password nor spraying many accounts from
+/// one address gets far.
+#[derive(Clone, Copy, Debug)]
+pub struct ThrottlePolicy {
+    pub window_ms: Millis,
+    pub max_failures_per_email: i64,
+    pub max_failures_per_address: i64,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            window_ms: 15 * 60 * 1000,
+            max_failures_per_email: 5,
+            max_failures_per_address: 20,
+        }
+    }
+}
+
+const EMAIL_TAKEN: &str = "An account with this email already exists. Log in instead.";
+
+/// Creates a merchant and its first user. Every invalid field is reported;
+/// nothing is written unless all of them pass.
+pub async fn sign_up(db: &Db, clock: &dyn Clock, input: &SignupInput) -> Result<Account> {
+    let valid = input.validate()?;
+    let password_hash = password::hash(valid.password).await?;
+    let merchant_id = ids::merchant_id();
+    let user_id = ids::user_id();
+    let user = NewUser {
+        user_id: &user_id,
+        email: valid.email.as_str(),
+        password_hash: &password_hash,
+        role: Role::Merchant,
+        now: clock.now_ms(),
+    };
+    match store::insert_merchant_with_user(db, &merchant_id, &valid.business_name, user).await? {
+        Inserted::Created => store::find_by_id(db, &user_id).await?.ok_or(Error::NotFound),
+        Inserted::EmailTaken => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+    }
+}
+
+/// Creates an onboarding-team account. Only the operator's CLI calls this.
+pub async fn create_admin(db: &Db, clock: &dyn Clock, email: &str, password: &str) -> Result<Account> {
+    let mut errors = FieldErrors::new();
+    let email = match Email::parse(email) {
+        Ok(email) => Some(email),
+        Err(message) => {
+            errors.add("email", message);
+            None
+        }
+    };
+    if let Err(message) = check_new_password(password) {
+        errors.add("password", message);
+    }
+    let email = match email {
+        Some(email) if errors.is_empty() => email,
+        _ => return Err(errors.into()),
+    };
+    let password_hash = password::hash(password.to_owned()).await?;
+    let user_id = ids::user_id();
+    let user = NewUser {
+        user_id: &user_id,
+        email: email.as_str(),
+        password_hash: &password_hash,
+        role: Role::Admin,
+        now: clock.now_ms(),
+    };
+    match store::insert_admin(db, user).await? {
+        Inserted::Created => store::find_by_id(db, &user_id).await?.ok_or(Error::NotFound),
+        Inserted::EmailTaken => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+    }
+}
+
+/// Checks an email and password. Unknown emails and wrong passwords fail the
+/// same way and take the same time; too many failures for the email or the
+/// client address refuse further tries until the window closes, even with the
+/// right password.
+pub async fn sign_in(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: ThrottlePolicy,
+    email: &str,
+    password: &str,
+    client_address: &str,
+) -> Result<Account> {
+    let now = clock.now_ms();
+    let email_norm = email.trim().to_lowercase();
+    let email_key = format!("email:{email_norm}");
+    let address_key = format!("addr:{client_address}");
+
+    let (email_failures, email_reopens) = throttle::failures(db, &email_key, now, policy.window_ms).await?;
+    let (addr_failures, addr_reopens) = throttle::failures(db, &address_key, now, policy.window_ms).await?;
+    let mut blocked_until = None;
+    if email_failures >= policy.max_failures_per_email {
+        blocked_until = Some(email_reopens);
+    }
+    if addr_failures >= policy.max_failures_per_address {
+        blocked_until = Some(blocked_until.map_or(addr_reopens, |t: Millis| t.max(addr_reopens)));
+    }
+    if let Some(until) = blocked_until {
+        let retry_after_secs = ((until - now).max(0) as u64).div_ceil(1000).max(1);
+        return Err(Error::Throttled { retry_after_secs });
+    }
+
+    let credentials = if email_norm.is_empty() || password.len() > 4 * crate::account::MAX_PASSWORD_CHARS {
+        None
+    } else {
+        store::find_credentials(db, &email_norm).await?
+    };
+    let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
+    let ok = password::verify(password.to_owned(), stored_hash).await?;
+    match credentials {
+        Some(credentials) if ok => {
+            throttle::clear(db, &email_key).await?;
+            Ok(credentials.account)
+        }
+        _ => {
+            throttle::record_failure(db, &email_key, now, policy.window_ms).await?;
+            throttle::record_failure(db, &address_key, now, policy.window_ms).await?;
+            Err(Error::InvalidCredentials)
+        }
+    }
+}
+
+pub async fn find(db: &Db, user_id: &str) -> Result<Option<Account>> {
+    store::find_by_id(db, user_id).await
+}
+
+pub async fn search_merchants(db: &Db, query: &str, limit: i64) -> Result<Vec<MerchantSummary>> {
+    store::search_merchants(db, query, limit.clamp(1, 200)).await
+}
+
+pub async fn count_merchants(db: &Db) -> Result<i64> {
+    store::count_merchants(db).await
+}

@@ -1,0 +1,45 @@
+use crate::validation::FieldErrors;
+
+/// The domain layer's one error type. Each caller (portal, API, CLI) maps it to
+/// its own answer; only `Database` and `Internal` are the server's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input broke a rule; every bad field is named.
+    #[error("invalid input: {0}")]
+    Validation(FieldErrors),
+    /// Unknown email or wrong password: deliberately indistinguishable.
+    #[error("the email or password is not correct")]
+    InvalidCredentials,
+    /// Too many failed attempts; try again after this many seconds.
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    #[error("not found")]
+    NotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// True when the database could not be reached, as opposed to refusing
+    /// the request: callers answer "try again" rather than "broken".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+            )
+        )
+    }
+}
+
+impl From<FieldErrors> for Error {
+    fn from(errors: FieldErrors) -> Self {
+        Error::Validation(errors)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! Identifiers: time-ordered UUIDv7 with a readable prefix, so a support
+//! engineer can tell a merchant id from a user id at a glance.
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+pub fn merchant_id() -> String {
+    new_id("mer")
+}
+
+pub fn user_id() -> String {
+    new_id("usr")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_carry_prefix_and_are_unique() {
+        let a = super::merchant_id();
+        let b = super::merchant_id();
+        assert!(a.starts_with("mer_"));
+        assert_eq!(a.len(), 4 + 32);
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,141 @@
+use hookline::Error;
+use hookline::SignupInput;
+use hookline::account::Role;
+use hookline::accounts::{self, ThrottlePolicy};
+use hookline::backend_tests;
+use hookline::clock::ManualClock;
+use hookline::testing::TestDatabase;
+use std::time::Duration;
+
+fn signup(name: &str, email: &str) -> SignupInput {
+    SignupInput {
+        business_name: name.into(),
+        email: email.into(),
+        password: "correct horse battery".into(),
+    }
+}
+
+backend_tests! {
+    async fn sign_up_creates_merchant_and_user(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let account = accounts::sign_up(&t.db, &*clock, &signup("Acme Ltd", "Ops@Acme.Example")).await.unwrap();
+        assert_eq!(account.role, Role::Merchant);
+        assert_eq!(account.email, "ops@acme.example");
+        assert_eq!(account.business_name.as_deref(), Some("Acme Ltd"));
+        assert!(account.merchant_id.as_deref().unwrap().starts_with("mer_"));
+        assert_eq!(accounts::count_merchants(&t.db).await.unwrap(), 1);
+    }
+
+    async fn duplicate_email_is_refused_and_writes_nothing(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        accounts::sign_up(&t.db, &*clock, &signup("First", "ops@acme.example")).await.unwrap();
+        let err = accounts::sign_up(&t.db, &*clock, &signup("Second", "OPS@acme.example ")).await.unwrap_err();
+        match err {
+            Error::Validation(fields) => assert!(fields.get("email").unwrap().contains("already exists")),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        // The second merchant row was rolled back with its user.
+        assert_eq!(accounts::count_merchants(&t.db).await.unwrap(), 1);
+    }
+
+    async fn invalid_sign_up_writes_nothing(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let bad = SignupInput { business_name: "".into(), email: "x".into(), password: "short".into() };
+        let Error::Validation(fields) = accounts::sign_up(&t.db, &*clock, &bad).await.unwrap_err() else {
+            panic!("expected validation errors");
+        };
+        assert_eq!(fields.0.len(), 3);
+        assert_eq!(accounts::count_merchants(&t.db).await.unwrap(), 0);
+    }
+
+    async fn sign_in_accepts_right_password_only(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let created = accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
+        let policy = ThrottlePolicy::default();
+        let signed_in = accounts::sign_in(&t.db, &*clock, policy, " OPS@acme.example", "correct horse battery", "10.1.1.1").await.unwrap();
+        assert_eq!(signed_in, created);
+        let wrong = accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "wrong horse battery", "10.1.1.1").await.unwrap_err();
+        let unknown = accounts::sign_in(&t.db, &*clock, policy, "nobody@acme.example", "correct horse battery", "10.1.1.1").await.unwrap_err();
+        assert!(matches!(wrong, Error::InvalidCredentials));
+        assert!(matches!(unknown, Error::InvalidCredentials));
+        assert_eq!(wrong.to_string(), unknown.to_string());
+    }
+
+    async fn throttles_per_email_until_window_closes(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 3, max_failures_per_address: 100 };
+        for i in 0..3 {
+            let addr = format!("10.0.0.{i}");
+            let err = accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "nope nope nope", &addr).await.unwrap_err();
+            assert!(matches!(err, Error::InvalidCredentials));
+        }
+        // Even the right password is refused while the email is throttled.
+        let err = accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "10.9.9.9").await.unwrap_err();
+        let Error::Throttled { retry_after_secs } = err else { panic!("expected throttling, got {err:?}") };
+        assert!(retry_after_secs > 0 && retry_after_secs <= 60);
+        clock.advance(Duration::from_secs(61));
+        accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "10.9.9.9").await.unwrap();
+    }
+
+    async fn throttles_per_address_across_emails(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 100, max_failures_per_address: 4 };
+        for i in 0..4 {
+            let email = format!("guess{i}@acme.example");
+            accounts::sign_in(&t.db, &*clock, policy, &email, "whatever whatever", "192.0.2.7").await.unwrap_err();
+        }
+        let err = accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "192.0.2.7").await.unwrap_err();
+        assert!(matches!(err, Error::Throttled { .. }));
+        // Another address is not affected.
+        accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "192.0.2.8").await.unwrap();
+    }
+
+    async fn admins_have_no_merchant_and_unique_email(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let admin = accounts::create_admin(&t.db, &*clock, "Help@Hookline.Example", "a long admin password").await.unwrap();
+        assert_eq!(admin.role, Role::Admin);
+        assert_eq!(admin.merchant_id, None);
+        assert!(matches!(
+            accounts::create_admin(&t.db, &*clock, "help@hookline.example", "another long password").await,
+            Err(Error::Validation(_))
+        ));
+        assert!(matches!(
+            accounts::create_admin(&t.db, &*clock, "x@hookline.example", "short").await,
+            Err(Error::Validation(_))
+        ));
+        assert_eq!(accounts::count_merchants(&t.db).await.unwrap(), 0);
+    }
+
+    async fn merchant_search_matches_name_email_and_id(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = accounts::sign_up(&t.db, &*clock, &signup("Acme Payments", "ops@acme.example")).await.unwrap();
+        clock.advance(Duration::from_secs(1));
+        accounts::sign_up(&t.db, &*clock, &signup("Globex 100%", "billing@globex.example")).await.unwrap();
+        let all = accounts::search_merchants(&t.db, "", 50).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].business_name, "Globex 100%", "newest first");
+        assert_eq!(accounts::search_merchants(&t.db, "ACME", 50).await.unwrap().len(), 1);
+        assert_eq!(accounts::search_merchants(&t.db, "billing@", 50).await.unwrap().len(), 1);
+        let by_id = accounts::search_merchants(&t.db, acme.merchant_id.as_deref().unwrap(), 50).await.unwrap();
+        assert_eq!(by_id[0].business_name, "Acme Payments");
+        // LIKE wildcards in the query are taken literally.
+        assert_eq!(accounts::search_merchants(&t.db, "100%", 50).await.unwrap().len(), 1);
+        assert_eq!(accounts::search_merchants(&t.db, "_", 50).await.unwrap().len(), 0);
+    }
+
+    async fn migrations_are_idempotent(backend) {
+        let t = TestDatabase::new(backend).await;
+        t.db.migrate().await.unwrap();
+        t.db.ping().await.unwrap();
+    }
+}

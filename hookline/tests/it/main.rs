@@ -1,0 +1,4 @@
+//! Storage and domain tests, each run against a fresh SQLite file and a fresh
+//! PostgreSQL database.
+
+mod accounts;

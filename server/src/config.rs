@@ -1,0 +1,474 @@
+//! Settings: command-line options, each also read from an environment
+//! variable, with an optional TOML file underneath. Precedence: option, then
+//! environment, then file, then default. A bad value stops start-up with a
+//! message that names the setting; secret values are never printed.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hookline.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const MIN_INGEST_TOKEN_CHARS: usize = 32;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "server",
+    version,
+    about = "Hookline: the merchant portal, the webhook dispatcher and the internal ingest API in one process.",
+    long_about = None,
+    after_help = "Every setting can also come from its environment variable or from the TOML file given \
+                  with --config (keys are the option names with underscores, e.g. database_url). \
+                  Options win over environment variables, which win over the file."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the portal, the dispatcher and the APIs (the default).
+    Serve,
+    /// Serve with demo data on a local SQLite file: creates a demo merchant and
+    /// an admin on first start and prints their passwords once. For trying
+    /// Hookline out, never for production.
+    Demo,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage onboarding-team (admin) accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin account. Admins can only be created here, never by sign-up.
+    Create {
+        /// The admin's email address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input instead of
+        /// generating one (a generated password is printed once).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Default, Args)]
+pub struct SettingsArgs {
+    /// TOML file with any of these settings.
+    #[arg(long, env = "HOOKLINE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// Database URL: `sqlite://path/to/file.db` (embedded) or `postgres://user@host/db`
+    /// (several nodes). [default: sqlite://data/hookline.db]
+    #[arg(long, env = "HOOKLINE_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Address and port to listen on. [default: 127.0.0.1:3000]
+    #[arg(long, env = "HOOKLINE_LISTEN", global = true)]
+    pub listen: Option<String>,
+
+    /// The origin people reach the portal at, e.g. `https://hooks.example.com`.
+    /// Unsafe requests from any other origin are refused.
+    /// [default: http:// followed by the listen address]
+    #[arg(long, env = "HOOKLINE_PUBLIC_ORIGIN", global = true)]
+    pub public_origin: Option<String>,
+
+    /// Mark the session cookie `Secure`. [default: true when the public origin is https]
+    #[arg(long, env = "HOOKLINE_COOKIE_SECURE", global = true, num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub cookie_secure: Option<bool>,
+
+    /// Key that encrypts stored signing secrets: 32 random bytes, base64
+    /// (`openssl rand -base64 32`). Required to serve.
+    #[arg(long, env = "HOOKLINE_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Bearer token the platform's services use on the internal ingest API
+    /// (at least 32 characters). Required to serve.
+    #[arg(long, env = "HOOKLINE_INGEST_TOKEN", global = true, hide_env_values = true)]
+    pub ingest_token: Option<String>,
+
+    /// Folder with the built portal assets (the `pkg/` bundle and public files).
+    /// [default: target/site]
+    #[arg(long, env = "LEPTOS_SITE_ROOT", global = true)]
+    pub site_root: Option<PathBuf>,
+
+    /// Development only: allow `http://` endpoint URLs. [default: false]
+    #[arg(long, env = "HOOKLINE_DEV_ALLOW_HTTP", global = true, num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev_allow_http: Option<bool>,
+
+    /// Development only: allow deliveries to loopback and private addresses. [default: false]
+    #[arg(long, env = "HOOKLINE_DEV_ALLOW_PRIVATE", global = true, num_args = 0..=1,
+          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev_allow_private: Option<bool>,
+
+    /// Log format: `text` for people, `json` for log collectors. [default: text]
+    #[arg(long, env = "HOOKLINE_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+/// The same settings as read from the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub public_origin: Option<String>,
+    pub cookie_secure: Option<bool>,
+    pub secret_key: Option<String>,
+    pub ingest_token: Option<String>,
+    pub site_root: Option<PathBuf>,
+    pub dev_allow_http: Option<bool>,
+    pub dev_allow_private: Option<bool>,
+    pub log_format: Option<String>,
+}
+
+/// A setting that could not be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// A value that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Development-only relaxations, all off unless the operator turns them on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DevSettings {
+    pub allow_http: bool,
+    pub allow_private: bool,
+}
+
+/// Everything the process needs, checked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: Secret<String>,
+    pub listen: SocketAddr,
+    pub public_origin: String,
+    pub cookie_secure: bool,
+    pub secret_key: Option<Secret<[u8; 32]>>,
+    pub ingest_token: Option<Secret<String>>,
+    pub site_root: PathBuf,
+    pub dev: DevSettings,
+    pub log_format: LogFormat,
+}
+
+const S_DATABASE_URL: &str = "database URL (--database-url / HOOKLINE_DATABASE_URL)";
+const S_LISTEN: &str = "listen address (--listen / HOOKLINE_LISTEN)";
+const S_PUBLIC_ORIGIN: &str = "public origin (--public-origin / HOOKLINE_PUBLIC_ORIGIN)";
+const S_SECRET_KEY: &str = "secret key (--secret-key / HOOKLINE_SECRET_KEY)";
+const S_INGEST_TOKEN: &str = "ingest token (--ingest-token / HOOKLINE_INGEST_TOKEN)";
+const S_LOG_FORMAT: &str = "log format (--log-format / HOOKLINE_LOG_FORMAT)";
+const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
+
+impl FileSettings {
+    pub fn load(path: &Path) -> Result<FileSettings, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad(S_CONFIG, format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            // toml's message quotes the offending line, which may hold a
+            // secret; keep only the first line of the explanation.
+            let message = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
+            bad(S_CONFIG, format!("{}: {message}", path.display()))
+        })
+    }
+}
+
+impl Settings {
+    /// Merges options (with their environment variables) over the file.
+    pub fn resolve(args: SettingsArgs) -> Result<Settings, ConfigError> {
+        let file = match &args.config {
+            Some(path) => FileSettings::load(path)?,
+            None => FileSettings::default(),
+        };
+        Self::merge(args, file)
+    }
+
+    pub fn merge(args: SettingsArgs, file: FileSettings) -> Result<Settings, ConfigError> {
+        let database_url = args
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if hookline::store::Backend::of_url(&database_url).is_none() {
+            return Err(bad(
+                S_DATABASE_URL,
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+
+        let listen_raw = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_raw.parse().map_err(|_| {
+            bad(S_LISTEN, format!("`{listen_raw}` is not an address:port such as 127.0.0.1:3000"))
+        })?;
+
+        let public_origin = match args.public_origin.or(file.public_origin) {
+            Some(raw) => parse_origin(&raw)?,
+            None => format!("http://{listen}"),
+        };
+        let cookie_secure = args
+            .cookie_secure
+            .or(file.cookie_secure)
+            .unwrap_or_else(|| public_origin.starts_with("https://"));
+
+        let secret_key = args
+            .secret_key
+            .or(file.secret_key)
+            .map(|raw| parse_secret_key(&raw))
+            .transpose()?;
+        let ingest_token = args
+            .ingest_token
+            .or(file.ingest_token)
+            .map(|raw| parse_ingest_token(&raw))
+            .transpose()?;
+
+        let log_format = match args.log_format.or(file.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(bad(S_LOG_FORMAT, format!("`{other}` is not `text` or `json`")));
+            }
+        };
+
+        Ok(Settings {
+            database_url: Secret::new(database_url),
+            listen,
+            public_origin,
+            cookie_secure,
+            secret_key,
+            ingest_token,
+            site_root: args
+                .site_root
+                .or(file.site_root)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_SITE_ROOT)),
+            dev: DevSettings {
+                allow_http: args.dev_allow_http.or(file.dev_allow_http).unwrap_or(false),
+                allow_private: args.dev_allow_private.or(file.dev_allow_private).unwrap_or(false),
+            },
+            log_format,
+        })
+    }
+
+    /// Serving needs the secret key and the ingest token; the CLI's other
+    /// commands do not.
+    pub fn check_serving(&self) -> Result<(), ConfigError> {
+        if self.secret_key.is_none() {
+            return Err(bad(
+                S_SECRET_KEY,
+                "is required to serve; generate one with `openssl rand -base64 32`",
+            ));
+        }
+        if self.ingest_token.is_none() {
+            return Err(bad(
+                S_INGEST_TOKEN,
+                format!("is required to serve; use at least {MIN_INGEST_TOKEN_CHARS} random characters"),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn database_url_redacted(&self) -> String {
+        hookline::store::redact_url(self.database_url.expose())
+    }
+}
+
+/// `scheme://host[:port]`, lower-cased, without a trailing slash or path.
+pub fn parse_origin(raw: &str) -> Result<String, ConfigError> {
+    let value = raw.trim().trim_end_matches('/').to_lowercase();
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| bad(S_PUBLIC_ORIGIN, "must start with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(bad(
+            S_PUBLIC_ORIGIN,
+            format!("`{raw}` must be scheme://host[:port] with no path, e.g. https://hooks.example.com"),
+        ));
+    }
+    Ok(value)
+}
+
+fn parse_secret_key(raw: &str) -> Result<Secret<[u8; 32]>, ConfigError> {
+    let bytes = B64
+        .decode(raw.trim())
+        .map_err(|_| bad(S_SECRET_KEY, "is not valid base64"))?;
+    let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        bad(
+            S_SECRET_KEY,
+            format!("must decode to exactly 32 bytes (got {}); generate one with `openssl rand -base64 32`", b.len()),
+        )
+    })?;
+    Ok(Secret::new(key))
+}
+
+fn parse_ingest_token(raw: &str) -> Result<Secret<String>, ConfigError> {
+    let token = raw.trim();
+    if token.chars().count() < MIN_INGEST_TOKEN_CHARS {
+        return Err(bad(
+            S_INGEST_TOKEN,
+            format!("must be at least {MIN_INGEST_TOKEN_CHARS} characters"),
+        ));
+    }
+    if !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(bad(S_INGEST_TOKEN, "must be printable ASCII without spaces"));
+    }
+    Ok(Secret::new(token.to_owned()))
+}
+
+/// A fresh random secret key, base64, for demo mode and tests.
+pub fn generate_secret_key() -> String {
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    B64.encode(key)
+}
+
+/// A fresh random token of `len` URL-safe characters.
+pub fn generate_token(len: usize) -> String {
+    use rand::Rng;
+    use rand::distributions::Alphanumeric;
+    rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> SettingsArgs {
+        SettingsArgs::default()
+    }
+
+    #[test]
+    fn defaults_are_local_and_safe() {
+        let s = Settings::merge(args(), FileSettings::default()).unwrap();
+        assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.public_origin, "http://127.0.0.1:3000");
+        assert!(!s.cookie_secure);
+        assert_eq!(s.dev, DevSettings::default());
+        assert!(s.check_serving().unwrap_err().setting.contains("HOOKLINE_SECRET_KEY"));
+    }
+
+    #[test]
+    fn options_win_over_the_file() {
+        let a = SettingsArgs {
+            listen: Some("0.0.0.0:8080".into()),
+            ..args()
+        };
+        let f = FileSettings {
+            listen: Some("127.0.0.1:9".into()),
+            public_origin: Some("https://Hooks.Example.com/".into()),
+            ..FileSettings::default()
+        };
+        let s = Settings::merge(a, f).unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(s.public_origin, "https://hooks.example.com");
+        assert!(s.cookie_secure, "https origin turns Secure on by default");
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let cases = [
+            (SettingsArgs { listen: Some("nowhere".into()), ..args() }, "HOOKLINE_LISTEN"),
+            (SettingsArgs { database_url: Some("mysql://x".into()), ..args() }, "HOOKLINE_DATABASE_URL"),
+            (SettingsArgs { public_origin: Some("hooks.example.com".into()), ..args() }, "HOOKLINE_PUBLIC_ORIGIN"),
+            (SettingsArgs { public_origin: Some("https://x.example/path".into()), ..args() }, "HOOKLINE_PUBLIC_ORIGIN"),
+            (SettingsArgs { secret_key: Some("c2hvcnQ=".into()), ..args() }, "HOOKLINE_SECRET_KEY"),
+            (SettingsArgs { secret_key: Some("not base64!".into()), ..args() }, "HOOKLINE_SECRET_KEY"),
+            (SettingsArgs { ingest_token: Some("short".into()), ..args() }, "HOOKLINE_INGEST_TOKEN"),
+            (SettingsArgs { log_format: Some("xml".into()), ..args() }, "HOOKLINE_LOG_FORMAT"),
+        ];
+        for (a, name) in cases {
+            let err = Settings::merge(a, FileSettings::default()).unwrap_err();
+            assert!(err.to_string().contains(name), "{err} should name {name}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_errors() {
+        let key = generate_secret_key();
+        let token = generate_token(40);
+        let s = Settings::merge(
+            SettingsArgs {
+                secret_key: Some(key.clone()),
+                ingest_token: Some(token.clone()),
+                database_url: Some("postgres://app:hunter2hunter2@db/hookline".into()),
+                ..args()
+            },
+            FileSettings::default(),
+        )
+        .unwrap();
+        s.check_serving().unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains(&key) && !debug.contains(&token) && !debug.contains("hunter2"));
+        assert_eq!(s.database_url_redacted(), "postgres://app:***@db/hookline");
+        let err = Settings::merge(
+            SettingsArgs { ingest_token: Some("tooshort-secret".into()), ..args() },
+            FileSettings::default(),
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("tooshort-secret"));
+    }
+
+    #[test]
+    fn file_rejects_unknown_keys_without_echoing_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hookline.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:4000\"\nsecret_kee = \"topsecretvalue\"\n").unwrap();
+        let err = FileSettings::load(&path).unwrap_err();
+        assert!(err.to_string().contains("secret_kee"), "{err}");
+        assert!(!err.to_string().contains("topsecretvalue"), "{err}");
+        std::fs::write(&path, "listen = \"127.0.0.1:4000\"\ndev_allow_http = true\n").unwrap();
+        let s = Settings::merge(args(), FileSettings::load(&path).unwrap()).unwrap();
+        assert_eq!(s.listen.port(), 4000);
+        assert!(s.dev.allow_http);
+    }
+}

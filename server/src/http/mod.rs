@@ -1,0 +1,90 @@
+//! The HTTP surface: portal pages, server functions, health checks, and the
+//! layers every request passes through.
+
+mod health;
+mod security;
+mod server_fns;
+
+use crate::config::Settings;
+use crate::error::ServerError;
+use app::state::PortalState;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use hookline::sessions::DbSessionStore;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::cookie::time::Duration as CookieDuration;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub const SESSION_COOKIE: &str = "hookline_session";
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub portal: PortalState,
+}
+
+pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, ServerError> {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("hookline")
+        .site_root(settings.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.listen)
+        .build();
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        portal: portal.clone(),
+    };
+
+    let store = DbSessionStore::new(&portal.db)
+        .await
+        .map_err(|e| ServerError::Database(format!("session store: {e}")))?;
+    tokio::spawn(delete_expired_sessions(store.clone()));
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(settings.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(CookieDuration::hours(12)));
+
+    let context = {
+        let portal = portal.clone();
+        move || provide_context(portal.clone())
+    };
+    let routes = generate_route_list(App);
+    let origin: Arc<str> = Arc::from(settings.public_origin.as_str());
+
+    let router = Router::new()
+        .route(
+            "/api/{*fn_name}",
+            get(server_fns::handle).post(server_fns::handle),
+        )
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .with_state(state)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(origin, security::same_origin_only))
+        .layer(axum::middleware::from_fn(security::headers));
+    Ok(router)
+}
+
+async fn delete_expired_sessions(store: DbSessionStore) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The Hookline server as a library: `main.rs` is a thin CLI over it, and the
+//! integration tests start the real thing on port 0 through [`start`].
+
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod telemetry;
+
+use crate::config::Settings;
+use crate::error::ServerError;
+use app::state::PortalState;
+use hookline::accounts::ThrottlePolicy;
+use hookline::clock::SharedClock;
+use hookline::store::Db;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Things tests replace: the clock and the sign-in throttle.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    pub clock: SharedClock,
+    pub throttle: ThrottlePolicy,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self {
+            clock: std::sync::Arc::new(hookline::clock::SystemClock),
+            throttle: ThrottlePolicy::default(),
+        }
+    }
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+/// Connects to the database, migrates it, and serves on `listener` in a
+/// background task.
+pub async fn start(settings: Settings, listener: TcpListener, runtime: Runtime) -> Result<Running, ServerError> {
+    settings.check_serving()?;
+    let db = Db::connect(settings.database_url.expose())
+        .await
+        .map_err(|e| ServerError::Database(format!("{} ({})", e, settings.database_url_redacted())))?;
+    let addr = listener.local_addr().map_err(ServerError::Io)?;
+    let portal = PortalState {
+        db: db.clone(),
+        clock: runtime.clock.clone(),
+        throttle: runtime.throttle,
+    };
+    let router = http::router(&settings, portal).await?;
+    tracing::info!(
+        %addr,
+        database = %settings.database_url_redacted(),
+        public_origin = %settings.public_origin,
+        "Hookline is serving"
+    );
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServerError::Io)
+    });
+    Ok(Running { addr, db, task })
+}
+
+/// Serves until the process is asked to stop.
+pub async fn serve(settings: Settings, runtime: Runtime) -> Result<(), ServerError> {
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| ServerError::Bind(settings.listen, e))?;
+    let running = start(settings, listener, runtime).await?;
+    running
+        .task
+        .await
+        .map_err(|e| ServerError::Internal(format!("server task failed: {e}")))?
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

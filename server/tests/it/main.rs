@@ -1,0 +1,7 @@
+//! Integration tests: the real server on port 0, over HTTP, against a fresh
+//! SQLite file and a fresh PostgreSQL database per test.
+
+mod accounts;
+mod harness;
+mod pages;
+mod roles;
