@@ -59,10 +59,6 @@ pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, 
     let origin: Arc<str> = Arc::from(settings.public_origin.as_str());
 
     let router = Router::new()
-        .route(
-            "/api/{*fn_name}",
-            get(server_fns::handle).post(server_fns::handle),
-        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -73,6 +69,7 @@ pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, 
             context, shell,
         ))
         .with_state(state)
+        .layer(axum::middleware::from_fn(server_fns::apply_error_status))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(origin, security::same_origin_only))
         .layer(axum::middleware::from_fn(security::headers));
