@@ -126,13 +126,21 @@ mod tests {
         assert_eq!(json["kind"], "validation");
         assert_eq!(json["fields"][0]["field"], "email");
         let back: AppError = serde_json::from_value(json).unwrap();
-        assert_eq!(back.field("email").as_deref(), Some("Enter your email address."));
+        assert_eq!(
+            back.field("email").as_deref(),
+            Some("Enter your email address.")
+        );
         assert_eq!(back.status(), 422);
     }
 
     #[test]
     fn throttled_message_rounds_up_to_minutes() {
-        let err = AppError::Throttled { retry_after_secs: 61 };
-        assert_eq!(err.to_string(), "Too many failed sign-in attempts. Try again in 2 minute(s).");
+        let err = AppError::Throttled {
+            retry_after_secs: 61,
+        };
+        assert_eq!(
+            err.to_string(),
+            "Too many failed sign-in attempts. Try again in 2 minute(s)."
+        );
     }
 }

@@ -14,7 +14,12 @@ pub mod state;
 use crate::api::auth::{SessionUser, current_user};
 use crate::components::layout::Layout;
 use crate::error::AppError;
-use crate::pages::{admin::AdminHome, auth::{LoginPage, SignupPage}, home::HomePage, not_found::NotFound};
+use crate::pages::{
+    admin::AdminHome,
+    auth::{LoginPage, SignupPage},
+    home::HomePage,
+    not_found::NotFound,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};

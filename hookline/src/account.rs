@@ -72,7 +72,9 @@ impl Email {
                 .chars()
                 .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         let local_ok = !local.is_empty()
-            && !local.chars().any(|c| c.is_whitespace() || c == '@' || c.is_control());
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c == '@' || c.is_control());
         if !domain_ok || !local_ok {
             return Err("Enter an email address like name@example.com.".into());
         }
@@ -201,7 +203,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_emails() {
-        for bad in ["a@b", "@example.com", "a b@example.com", "a@exa mple.com", "a@.com", "a@x..com"] {
+        for bad in [
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@exa mple.com",
+            "a@.com",
+            "a@x..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

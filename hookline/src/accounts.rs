@@ -49,13 +49,20 @@ pub async fn sign_up(db: &Db, clock: &dyn Clock, input: &SignupInput) -> Result<
         now: clock.now_ms(),
     };
     match store::insert_merchant_with_user(db, &merchant_id, &valid.business_name, user).await? {
-        Inserted::Created => store::find_by_id(db, &user_id).await?.ok_or(Error::NotFound),
+        Inserted::Created => store::find_by_id(db, &user_id)
+            .await?
+            .ok_or(Error::NotFound),
         Inserted::EmailTaken => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
     }
 }
 
 /// Creates an onboarding-team account. Only the operator's CLI calls this.
-pub async fn create_admin(db: &Db, clock: &dyn Clock, email: &str, password: &str) -> Result<Account> {
+pub async fn create_admin(
+    db: &Db,
+    clock: &dyn Clock,
+    email: &str,
+    password: &str,
+) -> Result<Account> {
     let mut errors = FieldErrors::new();
     let email = match Email::parse(email) {
         Ok(email) => Some(email),
@@ -81,7 +88,9 @@ pub async fn create_admin(db: &Db, clock: &dyn Clock, email: &str, password: &st
         now: clock.now_ms(),
     };
     match store::insert_admin(db, user).await? {
-        Inserted::Created => store::find_by_id(db, &user_id).await?.ok_or(Error::NotFound),
+        Inserted::Created => store::find_by_id(db, &user_id)
+            .await?
+            .ok_or(Error::NotFound),
         Inserted::EmailTaken => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
     }
 }
@@ -103,8 +112,10 @@ pub async fn sign_in(
     let email_key = format!("email:{email_norm}");
     let address_key = format!("addr:{client_address}");
 
-    let (email_failures, email_reopens) = throttle::failures(db, &email_key, now, policy.window_ms).await?;
-    let (addr_failures, addr_reopens) = throttle::failures(db, &address_key, now, policy.window_ms).await?;
+    let (email_failures, email_reopens) =
+        throttle::failures(db, &email_key, now, policy.window_ms).await?;
+    let (addr_failures, addr_reopens) =
+        throttle::failures(db, &address_key, now, policy.window_ms).await?;
     let mut blocked_until = None;
     if email_failures >= policy.max_failures_per_email {
         blocked_until = Some(email_reopens);
@@ -117,11 +128,12 @@ pub async fn sign_in(
         return Err(Error::Throttled { retry_after_secs });
     }
 
-    let credentials = if email_norm.is_empty() || password.len() > 4 * crate::account::MAX_PASSWORD_CHARS {
-        None
-    } else {
-        store::find_credentials(db, &email_norm).await?
-    };
+    let credentials =
+        if email_norm.is_empty() || password.len() > 4 * crate::account::MAX_PASSWORD_CHARS {
+            None
+        } else {
+            store::find_credentials(db, &email_norm).await?
+        };
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
     let ok = password::verify(password.to_owned(), stored_hash).await?;
     match credentials {

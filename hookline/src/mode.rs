@@ -42,7 +42,9 @@ impl FromStr for Mode {
         match s {
             "sandbox" => Ok(Mode::Sandbox),
             "live" => Ok(Mode::Live),
-            other => Err(format!("unknown mode `{other}`: expected `sandbox` or `live`")),
+            other => Err(format!(
+                "unknown mode `{other}`: expected `sandbox` or `live`"
+            )),
         }
     }
 }

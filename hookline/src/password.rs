@@ -63,8 +63,16 @@ mod tests {
     async fn hashes_verify_and_use_argon2id() {
         let phc = hash("correct horse battery".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery".into(), Some(phc.clone())).await.unwrap());
-        assert!(!verify("wrong horse battery".into(), Some(phc)).await.unwrap());
+        assert!(
+            verify("correct horse battery".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("wrong horse battery".into(), Some(phc))
+                .await
+                .unwrap()
+        );
         assert!(!verify("anything".into(), None).await.unwrap());
     }
 }

@@ -36,7 +36,9 @@ impl TestDatabase {
     pub async fn sqlite() -> TestDatabase {
         let dir = tempfile::tempdir().expect("create a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("hookline.db").display());
-        let db = Db::connect(&url).await.expect("open and migrate a SQLite file");
+        let db = Db::connect(&url)
+            .await
+            .expect("open and migrate a SQLite file");
         TestDatabase {
             db,
             url,
@@ -49,20 +51,24 @@ impl TestDatabase {
         use sqlx::Connection;
         let admin_url = postgres_admin_url();
         let name = format!("hookline_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL is required by the test suite and is not reachable at {}: {e}. \
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required by the test suite and is not reachable at {}: {e}. \
                  Start it (see README) or set HOOKLINE_TEST_POSTGRES_URL.",
-                crate::store::redact_url(&admin_url)
-            )
-        });
+                    crate::store::redact_url(&admin_url)
+                )
+            });
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
             .expect("create a test database");
         let _ = admin.close().await;
         let url = replace_database(&admin_url, &name);
-        let db = Db::connect(&url).await.expect("connect to and migrate the test database");
+        let db = Db::connect(&url)
+            .await
+            .expect("connect to and migrate the test database");
         TestDatabase {
             db,
             url,
@@ -78,15 +84,19 @@ impl Drop for TestDatabase {
             // database is dropped from a short-lived runtime on its own thread.
             let (admin_url, name) = (admin_url.clone(), name.clone());
             let _ = std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
                     return;
                 };
                 rt.block_on(async move {
                     use sqlx::Connection;
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             })

@@ -44,7 +44,11 @@ impl FieldErrors {
 
     /// `Ok(value)` when nothing was recorded, otherwise the collected errors.
     pub fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
-        if self.is_empty() { Ok(value) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 }
 

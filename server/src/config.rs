@@ -73,7 +73,12 @@ pub struct SettingsArgs {
 
     /// Database URL: `sqlite://path/to/file.db` (embedded) or `postgres://user@host/db`
     /// (several nodes). [default: sqlite://data/hookline.db]
-    #[arg(long, env = "HOOKLINE_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HOOKLINE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// Address and port to listen on. [default: 127.0.0.1:3000]
@@ -93,12 +98,22 @@ pub struct SettingsArgs {
 
     /// Key that encrypts stored signing secrets: 32 random bytes, base64
     /// (`openssl rand -base64 32`). Required to serve.
-    #[arg(long, env = "HOOKLINE_SECRET_KEY", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HOOKLINE_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
 
     /// Bearer token the platform's services use on the internal ingest API
     /// (at least 32 characters). Required to serve.
-    #[arg(long, env = "HOOKLINE_INGEST_TOKEN", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HOOKLINE_INGEST_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
     pub ingest_token: Option<String>,
 
     /// Folder with the built portal assets (the `pkg/` bundle and public files).
@@ -213,7 +228,12 @@ impl FileSettings {
         toml::from_str(&text).map_err(|e| {
             // toml's message quotes the offending line, which may hold a
             // secret; keep only the first line of the explanation.
-            let message = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
+            let message = e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .to_owned();
             bad(S_CONFIG, format!("{}: {message}", path.display()))
         })
     }
@@ -241,9 +261,15 @@ impl Settings {
             ));
         }
 
-        let listen_raw = args.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen_raw = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_raw.parse().map_err(|_| {
-            bad(S_LISTEN, format!("`{listen_raw}` is not an address:port such as 127.0.0.1:3000"))
+            bad(
+                S_LISTEN,
+                format!("`{listen_raw}` is not an address:port such as 127.0.0.1:3000"),
+            )
         })?;
 
         let public_origin = match args.public_origin.or(file.public_origin) {
@@ -270,7 +296,10 @@ impl Settings {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(bad(S_LOG_FORMAT, format!("`{other}` is not `text` or `json`")));
+                return Err(bad(
+                    S_LOG_FORMAT,
+                    format!("`{other}` is not `text` or `json`"),
+                ));
             }
         };
 
@@ -287,7 +316,10 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SITE_ROOT)),
             dev: DevSettings {
                 allow_http: args.dev_allow_http.or(file.dev_allow_http).unwrap_or(false),
-                allow_private: args.dev_allow_private.or(file.dev_allow_private).unwrap_or(false),
+                allow_private: args
+                    .dev_allow_private
+                    .or(file.dev_allow_private)
+                    .unwrap_or(false),
             },
             log_format,
         })
@@ -305,7 +337,9 @@ impl Settings {
         if self.ingest_token.is_none() {
             return Err(bad(
                 S_INGEST_TOKEN,
-                format!("is required to serve; use at least {MIN_INGEST_TOKEN_CHARS} random characters"),
+                format!(
+                    "is required to serve; use at least {MIN_INGEST_TOKEN_CHARS} random characters"
+                ),
             ));
         }
         Ok(())
@@ -326,7 +360,9 @@ pub fn parse_origin(raw: &str) -> Result<String, ConfigError> {
     if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
         return Err(bad(
             S_PUBLIC_ORIGIN,
-            format!("`{raw}` must be scheme://host[:port] with no path, e.g. https://hooks.example.com"),
+            format!(
+                "`{raw}` must be scheme://host[:port] with no path, e.g. https://hooks.example.com"
+            ),
         ));
     }
     Ok(value)
@@ -354,7 +390,10 @@ fn parse_ingest_token(raw: &str) -> Result<Secret<String>, ConfigError> {
         ));
     }
     if !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(bad(S_INGEST_TOKEN, "must be printable ASCII without spaces"));
+        return Err(bad(
+            S_INGEST_TOKEN,
+            "must be printable ASCII without spaces",
+        ));
     }
     Ok(Secret::new(token.to_owned()))
 }
@@ -394,7 +433,12 @@ mod tests {
         assert_eq!(s.public_origin, "http://127.0.0.1:3000");
         assert!(!s.cookie_secure);
         assert_eq!(s.dev, DevSettings::default());
-        assert!(s.check_serving().unwrap_err().setting.contains("HOOKLINE_SECRET_KEY"));
+        assert!(
+            s.check_serving()
+                .unwrap_err()
+                .setting
+                .contains("HOOKLINE_SECRET_KEY")
+        );
     }
 
     #[test]
@@ -417,14 +461,62 @@ mod tests {
     #[test]
     fn bad_values_name_their_setting() {
         let cases = [
-            (SettingsArgs { listen: Some("nowhere".into()), ..args() }, "HOOKLINE_LISTEN"),
-            (SettingsArgs { database_url: Some("mysql://x".into()), ..args() }, "HOOKLINE_DATABASE_URL"),
-            (SettingsArgs { public_origin: Some("hooks.example.com".into()), ..args() }, "HOOKLINE_PUBLIC_ORIGIN"),
-            (SettingsArgs { public_origin: Some("https://x.example/path".into()), ..args() }, "HOOKLINE_PUBLIC_ORIGIN"),
-            (SettingsArgs { secret_key: Some("c2hvcnQ=".into()), ..args() }, "HOOKLINE_SECRET_KEY"),
-            (SettingsArgs { secret_key: Some("not base64!".into()), ..args() }, "HOOKLINE_SECRET_KEY"),
-            (SettingsArgs { ingest_token: Some("short".into()), ..args() }, "HOOKLINE_INGEST_TOKEN"),
-            (SettingsArgs { log_format: Some("xml".into()), ..args() }, "HOOKLINE_LOG_FORMAT"),
+            (
+                SettingsArgs {
+                    listen: Some("nowhere".into()),
+                    ..args()
+                },
+                "HOOKLINE_LISTEN",
+            ),
+            (
+                SettingsArgs {
+                    database_url: Some("mysql://x".into()),
+                    ..args()
+                },
+                "HOOKLINE_DATABASE_URL",
+            ),
+            (
+                SettingsArgs {
+                    public_origin: Some("hooks.example.com".into()),
+                    ..args()
+                },
+                "HOOKLINE_PUBLIC_ORIGIN",
+            ),
+            (
+                SettingsArgs {
+                    public_origin: Some("https://x.example/path".into()),
+                    ..args()
+                },
+                "HOOKLINE_PUBLIC_ORIGIN",
+            ),
+            (
+                SettingsArgs {
+                    secret_key: Some("c2hvcnQ=".into()),
+                    ..args()
+                },
+                "HOOKLINE_SECRET_KEY",
+            ),
+            (
+                SettingsArgs {
+                    secret_key: Some("not base64!".into()),
+                    ..args()
+                },
+                "HOOKLINE_SECRET_KEY",
+            ),
+            (
+                SettingsArgs {
+                    ingest_token: Some("short".into()),
+                    ..args()
+                },
+                "HOOKLINE_INGEST_TOKEN",
+            ),
+            (
+                SettingsArgs {
+                    log_format: Some("xml".into()),
+                    ..args()
+                },
+                "HOOKLINE_LOG_FORMAT",
+            ),
         ];
         for (a, name) in cases {
             let err = Settings::merge(a, FileSettings::default()).unwrap_err();
@@ -451,7 +543,10 @@ mod tests {
         assert!(!debug.contains(&key) && !debug.contains(&token) && !debug.contains("hunter2"));
         assert_eq!(s.database_url_redacted(), "postgres://app:***@db/hookline");
         let err = Settings::merge(
-            SettingsArgs { ingest_token: Some("tooshort-secret".into()), ..args() },
+            SettingsArgs {
+                ingest_token: Some("tooshort-secret".into()),
+                ..args()
+            },
             FileSettings::default(),
         )
         .unwrap_err();
@@ -462,11 +557,19 @@ mod tests {
     fn file_rejects_unknown_keys_without_echoing_values() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hookline.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:4000\"\nsecret_kee = \"topsecretvalue\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:4000\"\nsecret_kee = \"topsecretvalue\"\n",
+        )
+        .unwrap();
         let err = FileSettings::load(&path).unwrap_err();
         assert!(err.to_string().contains("secret_kee"), "{err}");
         assert!(!err.to_string().contains("topsecretvalue"), "{err}");
-        std::fs::write(&path, "listen = \"127.0.0.1:4000\"\ndev_allow_http = true\n").unwrap();
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:4000\"\ndev_allow_http = true\n",
+        )
+        .unwrap();
         let s = Settings::merge(args(), FileSettings::load(&path).unwrap()).unwrap();
         assert_eq!(s.listen.port(), 4000);
         assert!(s.dev.allow_http);

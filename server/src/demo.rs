@@ -33,7 +33,10 @@ pub fn load_or_create_secrets(path: &Path) -> Result<FileSettings, ServerError> 
         };
         let text = toml::to_string(&secrets).map_err(|e| ServerError::Internal(e.to_string()))?;
         write_private(path, &text)?;
-        eprintln!("Demo: generated a secret key and an ingest token in {}", path.display());
+        eprintln!(
+            "Demo: generated a secret key and an ingest token in {}",
+            path.display()
+        );
     }
     Ok(FileSettings::load(path)?)
 }
@@ -63,12 +66,18 @@ pub async fn ensure_accounts(db: &Db, clock: &dyn Clock) -> Result<(), ServerErr
         Err(e) => return Err(e.into()),
     };
     let admin_password = generate_token(20);
-    let admin_created =
-        match hookline::accounts::create_admin(db, clock, DEMO_ADMIN_EMAIL, &admin_password).await {
-            Ok(_) => true,
-            Err(Error::Validation(fields)) if fields.get("email").is_some() => false,
-            Err(e) => return Err(e.into()),
-        };
+    let admin_created = match hookline::accounts::create_admin(
+        db,
+        clock,
+        DEMO_ADMIN_EMAIL,
+        &admin_password,
+    )
+    .await
+    {
+        Ok(_) => true,
+        Err(Error::Validation(fields)) if fields.get("email").is_some() => false,
+        Err(e) => return Err(e.into()),
+    };
 
     if merchant_created || admin_created {
         println!();
@@ -81,7 +90,9 @@ pub async fn ensure_accounts(db: &Db, clock: &dyn Clock) -> Result<(), ServerErr
         }
         println!();
     } else {
-        println!("Demo accounts already exist ({DEMO_MERCHANT_EMAIL}, {DEMO_ADMIN_EMAIL}); their passwords were printed when they were created. Delete ./data to start over.");
+        println!(
+            "Demo accounts already exist ({DEMO_MERCHANT_EMAIL}, {DEMO_ADMIN_EMAIL}); their passwords were printed when they were created. Delete ./data to start over."
+        );
     }
     Ok(())
 }

@@ -41,11 +41,17 @@ pub struct Running {
 
 /// Connects to the database, migrates it, and serves on `listener` in a
 /// background task.
-pub async fn start(settings: Settings, listener: TcpListener, runtime: Runtime) -> Result<Running, ServerError> {
+pub async fn start(
+    settings: Settings,
+    listener: TcpListener,
+    runtime: Runtime,
+) -> Result<Running, ServerError> {
     settings.check_serving()?;
     let db = Db::connect(settings.database_url.expose())
         .await
-        .map_err(|e| ServerError::Database(format!("{} ({})", e, settings.database_url_redacted())))?;
+        .map_err(|e| {
+            ServerError::Database(format!("{} ({})", e, settings.database_url_redacted()))
+        })?;
     let addr = listener.local_addr().map_err(ServerError::Io)?;
     let portal = PortalState {
         db: db.clone(),

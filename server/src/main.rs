@@ -39,7 +39,10 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             let db = connect(&settings).await?;
             demo::ensure_accounts(&db, &SystemClock).await?;
             db.close().await;
-            println!("Hookline demo: open {} in your browser.", settings.public_origin);
+            println!(
+                "Hookline demo: open {} in your browser.",
+                settings.public_origin
+            );
             server::serve(settings, Runtime::default()).await
         }
         Command::Migrate => {
@@ -48,7 +51,11 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             Ok(())
         }
         Command::Admin {
-            command: AdminCommand::Create { email, password_stdin },
+            command:
+                AdminCommand::Create {
+                    email,
+                    password_stdin,
+                },
         } => {
             let db = connect(&settings).await?;
             let (password, generated) = if password_stdin {
@@ -69,9 +76,9 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                     }
                     Ok(())
                 }
-                Err(hookline::Error::Validation(fields)) => {
-                    Err(ServerError::Internal(format!("admin not created: {fields}")))
-                }
+                Err(hookline::Error::Validation(fields)) => Err(ServerError::Internal(format!(
+                    "admin not created: {fields}"
+                ))),
                 Err(e) => Err(e.into()),
             }
         }

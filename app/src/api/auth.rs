@@ -52,7 +52,11 @@ pub fn home_for(role: Role) -> &'static str {
 
 /// Creates a merchant account and signs it in. Answers the path to open next.
 #[server(prefix = "/api", endpoint = "signup")]
-pub async fn signup(business_name: String, email: String, password: String) -> Result<String, AppError> {
+pub async fn signup(
+    business_name: String,
+    email: String,
+    password: String,
+) -> Result<String, AppError> {
     use crate::state::{portal_state, session};
     let state = portal_state()?;
     let input = hookline::SignupInput {
@@ -69,11 +73,23 @@ pub async fn signup(business_name: String, email: String, password: String) -> R
 
 /// Signs in. Answers the path to open next.
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<String, AppError> {
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<String, AppError> {
     use crate::state::{client_address, portal_state, session};
     let state = portal_state()?;
     let address = client_address().await;
-    let result = hookline::accounts::sign_in(&state.db, &*state.clock, state.throttle, &email, &password, &address).await;
+    let result = hookline::accounts::sign_in(
+        &state.db,
+        &*state.clock,
+        state.throttle,
+        &email,
+        &password,
+        &address,
+    )
+    .await;
     let account = match result {
         Ok(account) => account,
         Err(err) => {
@@ -94,7 +110,10 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 }
 
 #[cfg(feature = "ssr")]
-async fn start_session(session: &tower_sessions::Session, account: &hookline::accounts::SignedIn) -> Result<(), AppError> {
+async fn start_session(
+    session: &tower_sessions::Session,
+    account: &hookline::accounts::SignedIn,
+) -> Result<(), AppError> {
     use crate::state::{MODE_KEY, USER_KEY};
     // A new id at every sign-in: a session id planted before sign-in is useless after.
     session.cycle_id().await?;

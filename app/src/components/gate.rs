@@ -63,6 +63,9 @@ pub fn encode_component(value: &str) -> String {
 mod tests {
     #[test]
     fn encodes_query_values() {
-        assert_eq!(super::encode_component("/admin?q=a b&c"), "/admin%3Fq%3Da%20b%26c");
+        assert_eq!(
+            super::encode_component("/admin?q=a b&c"),
+            "/admin%3Fq%3Da%20b%26c"
+        );
     }
 }

@@ -53,7 +53,8 @@ fn UserNav(user: SessionUser) -> impl IntoView {
         Role::Merchant => view! { <a href="/">"Home"</a> }.into_any(),
         Role::Admin => view! { <a href="/admin">"Merchants"</a> }.into_any(),
     };
-    let mode_switch = (user.role == Role::Merchant).then(|| view! { <ModeSwitch current=user.mode/> });
+    let mode_switch =
+        (user.role == Role::Merchant).then(|| view! { <ModeSwitch current=user.mode/> });
     view! {
         <nav class="nav" aria-label="Main">
             {links}

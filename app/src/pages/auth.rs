@@ -49,7 +49,12 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
     let field = move |name: &'static str| {
-        Signal::derive(move || value.get().and_then(|r| r.err()).and_then(|e| e.field(name)))
+        Signal::derive(move || {
+            value
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.field(name))
+        })
     };
     view! {
         <Title text="Log in"/>
@@ -76,7 +81,12 @@ pub fn SignupPage() -> impl IntoView {
     let value = Signal::derive(move || signup.value().get());
     follow_on_success(value);
     let field = move |name: &'static str| {
-        Signal::derive(move || value.get().and_then(|r| r.err()).and_then(|e| e.field(name)))
+        Signal::derive(move || {
+            value
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.field(name))
+        })
     };
     view! {
         <Title text="Sign up"/>

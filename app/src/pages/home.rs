@@ -27,7 +27,9 @@ pub fn HomePage() -> impl IntoView {
 fn MerchantHome(user: SessionUser) -> impl IntoView {
     let name = user.business_name.clone().unwrap_or_default();
     let mode_text = match user.mode {
-        Mode::Sandbox => "You are in sandbox mode. Test events go only to sandbox endpoints; nothing here touches live traffic.",
+        Mode::Sandbox => {
+            "You are in sandbox mode. Test events go only to sandbox endpoints; nothing here touches live traffic."
+        }
         Mode::Live => "You are in live mode. Real payment events go to your live endpoints.",
     };
     view! {

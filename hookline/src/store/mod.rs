@@ -71,15 +71,15 @@ impl Db {
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                if let Some(parent) = options.get_filename().parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            Error::Internal(format!(
-                                "cannot create database folder {}: {e}",
-                                parent.display()
-                            ))
-                        })?;
-                    }
+                if let Some(parent) = options.get_filename().parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        Error::Internal(format!(
+                            "cannot create database folder {}: {e}",
+                            parent.display()
+                        ))
+                    })?;
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
@@ -169,7 +169,10 @@ mod tests {
     fn recognises_backends() {
         assert_eq!(Backend::of_url("sqlite://x.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::of_url("sqlite:x.db"), Some(Backend::Sqlite));
-        assert_eq!(Backend::of_url("postgresql://h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of_url("postgresql://h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::of_url("mysql://h/db"), None);
     }
 }

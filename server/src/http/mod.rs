@@ -65,13 +65,17 @@ pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, 
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .with_state(state)
         .layer(axum::middleware::from_fn(server_fns::apply_error_status))
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(origin, security::same_origin_only))
+        .layer(axum::middleware::from_fn_with_state(
+            origin,
+            security::same_origin_only,
+        ))
         .layer(axum::middleware::from_fn(security::headers));
     Ok(router)
 }

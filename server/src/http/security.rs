@@ -13,9 +13,14 @@ use std::sync::Arc;
 /// with SameSite=Strict cookies this shuts out cross-site request forgery.
 /// The internal API is exempt: it authenticates with a bearer token, not a
 /// cookie.
-pub async fn same_origin_only(State(origin): State<Arc<str>>, req: Request, next: Next) -> Response {
+pub async fn same_origin_only(
+    State(origin): State<Arc<str>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || req.uri().path().starts_with("/internal/") || is_same_origin(req.headers(), &origin) {
+    if safe || req.uri().path().starts_with("/internal/") || is_same_origin(req.headers(), &origin)
+    {
         return next.run(req).await;
     }
     tracing::warn!(method = %req.method(), path = %req.uri().path(), "refused a cross-origin request");
@@ -55,7 +60,10 @@ fn is_same_origin(headers: &HeaderMap, origin: &str) -> bool {
 pub async fn headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     res
@@ -77,14 +85,29 @@ mod tests {
     #[test]
     fn origin_rules() {
         let me = "http://127.0.0.1:3000";
-        assert!(is_same_origin(&headers(&[("origin", "http://127.0.0.1:3000")]), me));
-        assert!(!is_same_origin(&headers(&[("origin", "http://evil.example")]), me));
+        assert!(is_same_origin(
+            &headers(&[("origin", "http://127.0.0.1:3000")]),
+            me
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "http://evil.example")]),
+            me
+        ));
         assert!(!is_same_origin(&headers(&[("origin", "null")]), me));
-        assert!(is_same_origin(&headers(&[("referer", "http://127.0.0.1:3000/login")]), me));
-        assert!(!is_same_origin(&headers(&[("referer", "http://127.0.0.1:30000/")]), me));
+        assert!(is_same_origin(
+            &headers(&[("referer", "http://127.0.0.1:3000/login")]),
+            me
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("referer", "http://127.0.0.1:30000/")]),
+            me
+        ));
         assert!(!is_same_origin(&headers(&[]), me));
         assert!(!is_same_origin(
-            &headers(&[("origin", "http://127.0.0.1:3000"), ("sec-fetch-site", "cross-site")]),
+            &headers(&[
+                ("origin", "http://127.0.0.1:3000"),
+                ("sec-fetch-site", "cross-site")
+            ]),
             me
         ));
     }

@@ -1,4 +1,6 @@
-use crate::harness::{Options, PASSWORD, error_body, session_cookie, set_cookie_header, spawn_app, spawn_app_with};
+use crate::harness::{
+    Options, PASSWORD, error_body, session_cookie, set_cookie_header, spawn_app, spawn_app_with,
+};
 use hookline::backend_tests;
 use std::time::Duration;
 

@@ -43,7 +43,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let database = TestDatabase::new(backend).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     let settings = Settings::merge(
@@ -63,7 +65,9 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         clock: clock.clone(),
         throttle: options.throttle,
     };
-    let running = server::start(settings, listener, runtime).await.expect("server starts");
+    let running = server::start(settings, listener, runtime)
+        .await
+        .expect("server starts");
     TestApp {
         base,
         db: running.db,
@@ -91,7 +95,12 @@ impl TestApp {
     }
 
     /// Calls a server function the way the hydrated portal does.
-    pub async fn call(&self, client: &reqwest::Client, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         client
             .post(self.url(&format!("/api/{name}")))
             .form(form)
@@ -100,11 +109,20 @@ impl TestApp {
             .expect("request reaches the server")
     }
 
-    pub async fn signup(&self, client: &reqwest::Client, business: &str, email: &str) -> reqwest::Response {
+    pub async fn signup(
+        &self,
+        client: &reqwest::Client,
+        business: &str,
+        email: &str,
+    ) -> reqwest::Response {
         self.call(
             client,
             "signup",
-            &[("business_name", business), ("email", email), ("password", PASSWORD)],
+            &[
+                ("business_name", business),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
         )
         .await
     }
@@ -128,8 +146,14 @@ impl TestApp {
         client
     }
 
-    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-        self.call(client, "login", &[("email", email), ("password", password)]).await
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.call(client, "login", &[("email", email), ("password", password)])
+            .await
     }
 
     pub async fn current_user(&self, client: &reqwest::Client) -> Value {

@@ -73,4 +73,3 @@ backend_tests! {
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     }
 }
-

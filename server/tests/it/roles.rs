@@ -12,11 +12,28 @@ enum Who {
     Admin,
 }
 
+type Args = &'static [(&'static str, &'static str)];
+
 /// Each server function, who may call it, and arguments that make a valid call.
-const SERVER_FNS: &[(&str, Who, &[(&str, &str)])] = &[
+const SERVER_FNS: &[(&str, Who, Args)] = &[
     ("current_user", Who::Anyone, &[]),
-    ("login", Who::Anyone, &[("email", "nobody@example.com"), ("password", "whatever whatever")]),
-    ("signup", Who::Anyone, &[("business_name", "Role Test"), ("email", "role-test@example.com"), ("password", "a good long password")]),
+    (
+        "login",
+        Who::Anyone,
+        &[
+            ("email", "nobody@example.com"),
+            ("password", "whatever whatever"),
+        ],
+    ),
+    (
+        "signup",
+        Who::Anyone,
+        &[
+            ("business_name", "Role Test"),
+            ("email", "role-test@example.com"),
+            ("password", "a good long password"),
+        ],
+    ),
     ("logout", Who::Anyone, &[]),
     ("set_mode", Who::Merchant, &[("mode", "live")]),
     ("admin_merchants", Who::Admin, &[("query", "")]),
@@ -27,8 +44,14 @@ fn every_server_function_is_listed() {
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_owned())
         .collect();
-    let listed: BTreeSet<String> = SERVER_FNS.iter().map(|(name, _, _)| format!("/api/{name}")).collect();
-    assert_eq!(registered, listed, "the role table must list every server function");
+    let listed: BTreeSet<String> = SERVER_FNS
+        .iter()
+        .map(|(name, _, _)| format!("/api/{name}"))
+        .collect();
+    assert_eq!(
+        registered, listed,
+        "the role table must list every server function"
+    );
 }
 
 async fn status(app: &TestApp, client: &reqwest::Client, name: &str, args: &[(&str, &str)]) -> u16 {
