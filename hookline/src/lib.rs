@@ -6,6 +6,7 @@
 //! the `runtime` feature and never reach the wasm bundle.
 
 pub mod account;
+pub mod events;
 pub mod mode;
 pub mod time;
 pub mod validation;
@@ -26,6 +27,8 @@ pub mod ids;
 pub mod password;
 #[cfg(feature = "runtime")]
 pub mod sessions;
+#[cfg(feature = "runtime")]
+pub mod signing;
 #[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "testing")]
