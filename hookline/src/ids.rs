@@ -13,6 +13,23 @@ pub fn user_id() -> String {
     new_id("usr")
 }
 
+pub fn endpoint_id() -> String {
+    new_id("ep")
+}
+
+pub fn secret_id() -> String {
+    new_id("sec")
+}
+
+/// Event ids double as the `webhook-id` header, stable across retries.
+pub fn event_id() -> String {
+    new_id("evt")
+}
+
+pub fn delivery_id() -> String {
+    new_id("dlv")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

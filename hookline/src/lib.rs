@@ -6,6 +6,7 @@
 //! the `runtime` feature and never reach the wasm bundle.
 
 pub mod account;
+pub mod endpoint;
 pub mod events;
 pub mod mode;
 pub mod time;
@@ -20,9 +21,15 @@ pub mod accounts;
 #[cfg(feature = "runtime")]
 pub mod clock;
 #[cfg(feature = "runtime")]
+pub mod crypto;
+#[cfg(feature = "runtime")]
+pub mod endpoints;
+#[cfg(feature = "runtime")]
 pub mod error;
 #[cfg(feature = "runtime")]
 pub mod ids;
+#[cfg(feature = "runtime")]
+pub mod ingest;
 #[cfg(feature = "runtime")]
 pub mod password;
 #[cfg(feature = "runtime")]

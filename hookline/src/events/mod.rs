@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod money;
+pub mod samples;
 pub mod timestamp;
 pub mod versions;
 

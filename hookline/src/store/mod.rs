@@ -5,6 +5,8 @@
 //! Timestamps are `BIGINT` milliseconds since the epoch on both backends.
 
 pub mod accounts;
+pub mod endpoints;
+pub mod events;
 pub mod throttle;
 
 use crate::error::{Error, Result};

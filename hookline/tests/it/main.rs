@@ -2,3 +2,5 @@
 //! PostgreSQL database.
 
 mod accounts;
+mod endpoints;
+mod ingest;

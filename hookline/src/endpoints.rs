@@ -1,0 +1,144 @@
+//! Endpoint operations. Every call is scoped to the caller's merchant: an id
+//! belonging to someone else is simply not found.
+
+use crate::clock::Clock;
+use crate::crypto::SecretBox;
+use crate::endpoint::{EndpointInput, EndpointRules, EndpointView};
+use crate::error::{Error, Result};
+use crate::events::EventType;
+use crate::ids;
+use crate::mode::Mode;
+use crate::signing::SigningSecret;
+use crate::store::Db;
+use crate::store::endpoints::{self as store, EndpointRow, SecretRow};
+use std::time::Duration;
+
+fn view(row: EndpointRow, types: Vec<String>) -> Result<EndpointView> {
+    Ok(EndpointView {
+        mode: row.mode.parse().map_err(Error::Internal)?,
+        event_types: types
+            .iter()
+            .map(|t| t.parse::<EventType>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(Error::Internal)?,
+        allowlist: row
+            .allowlist
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        id: row.id,
+        merchant_id: row.merchant_id,
+        url: row.url,
+        description: row.description,
+        payload_version: row.payload_version,
+        enabled: row.enabled,
+        created_ms: row.created_ms,
+        updated_ms: row.updated_ms,
+    })
+}
+
+fn seal(sbox: &SecretBox, secret: &SigningSecret, now: i64) -> Result<SecretRow> {
+    let id = ids::secret_id();
+    Ok(SecretRow {
+        sealed: sbox.seal(secret.as_bytes(), &id)?,
+        id,
+        created_ms: now,
+        expires_ms: None,
+    })
+}
+
+/// Creates an enabled endpoint with a fresh signing secret.
+pub async fn create(
+    db: &Db,
+    sbox: &SecretBox,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    mode: Mode,
+    input: &EndpointInput,
+    rules: EndpointRules,
+) -> Result<EndpointView> {
+    let valid = input.validate(rules)?;
+    let now = clock.now_ms();
+    let row = EndpointRow {
+        id: ids::endpoint_id(),
+        merchant_id: merchant_id.to_owned(),
+        mode: mode.as_str().to_owned(),
+        url: valid.url.as_str().to_owned(),
+        description: valid.description,
+        payload_version: valid.payload_version,
+        allowlist: valid
+            .allowlist
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+        enabled: true,
+        created_ms: now,
+        updated_ms: now,
+    };
+    let types: Vec<&str> = valid.event_types.iter().map(|t| t.as_str()).collect();
+    let secret = seal(sbox, &SigningSecret::generate(), now)?;
+    store::insert(db, &row, &types, &secret).await?;
+    get(db, merchant_id, &row.id).await
+}
+
+pub async fn get(db: &Db, merchant_id: &str, endpoint_id: &str) -> Result<EndpointView> {
+    let (row, types) = store::get(db, merchant_id, endpoint_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    view(row, types)
+}
+
+pub async fn list(db: &Db, merchant_id: &str, mode: Mode) -> Result<Vec<EndpointView>> {
+    store::list(db, merchant_id, mode.as_str())
+        .await?
+        .into_iter()
+        .map(|(row, types)| view(row, types))
+        .collect()
+}
+
+/// The secrets that sign a delivery made at the clock's time, current first.
+pub async fn signing_secrets(
+    db: &Db,
+    sbox: &SecretBox,
+    clock: &dyn Clock,
+    endpoint_id: &str,
+) -> Result<Vec<SigningSecret>> {
+    store::live_secrets(db, endpoint_id, clock.now_ms())
+        .await?
+        .into_iter()
+        .map(|row| Ok(SigningSecret::from_bytes(sbox.open(&row.sealed, &row.id)?)))
+        .collect()
+}
+
+/// The merchant's current secret for its endpoint.
+pub async fn current_secret(
+    db: &Db,
+    sbox: &SecretBox,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    endpoint_id: &str,
+) -> Result<SigningSecret> {
+    get(db, merchant_id, endpoint_id).await?;
+    signing_secrets(db, sbox, clock, endpoint_id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal(format!("endpoint {endpoint_id} has no current secret")))
+}
+
+/// Replaces the current secret. The old one keeps signing for `grace`
+/// (zero: it stops at once), so receivers can switch without dropping events.
+pub async fn rotate_secret(
+    db: &Db,
+    sbox: &SecretBox,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    endpoint_id: &str,
+    grace: Duration,
+) -> Result<()> {
+    get(db, merchant_id, endpoint_id).await?;
+    let now = clock.now_ms();
+    let new = seal(sbox, &SigningSecret::generate(), now)?;
+    store::rotate(db, endpoint_id, &new, now + grace.as_millis() as i64).await
+}

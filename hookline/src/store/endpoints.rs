@@ -1,0 +1,188 @@
+//! Endpoints, their subscriptions and their sealed secrets.
+
+use crate::clock::Millis;
+use crate::error::Result;
+use crate::on_db;
+use crate::store::Db;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EndpointRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub mode: String,
+    pub url: String,
+    pub description: String,
+    pub payload_version: String,
+    pub allowlist: String,
+    pub enabled: bool,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SecretRow {
+    pub id: String,
+    pub sealed: Vec<u8>,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+}
+
+const COLUMNS: &str = "id, merchant_id, mode, url, description, payload_version, allowlist, enabled, created_ms, updated_ms";
+
+pub async fn insert(
+    db: &Db,
+    row: &EndpointRow,
+    event_types: &[&str],
+    secret: &SecretRow,
+) -> Result<()> {
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO endpoints ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&row.id)
+        .bind(&row.merchant_id)
+        .bind(&row.mode)
+        .bind(&row.url)
+        .bind(&row.description)
+        .bind(&row.payload_version)
+        .bind(&row.allowlist)
+        .bind(row.enabled)
+        .bind(row.created_ms)
+        .bind(row.updated_ms)
+        .execute(&mut *tx)
+        .await?;
+        for t in event_types {
+            sqlx::query(
+                "INSERT INTO endpoint_event_types (endpoint_id, event_type) VALUES ($1, $2)",
+            )
+            .bind(&row.id)
+            .bind(*t)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO endpoint_secrets (id, endpoint_id, sealed, created_ms, expires_ms) VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(&secret.id)
+        .bind(&row.id)
+        .bind(&secret.sealed)
+        .bind(secret.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// The endpoint if it exists, is not deleted and belongs to `merchant_id`.
+pub async fn get(
+    db: &Db,
+    merchant_id: &str,
+    id: &str,
+) -> Result<Option<(EndpointRow, Vec<String>)>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM endpoints WHERE id = $1 AND merchant_id = $2 AND NOT deleted"
+    );
+    let found = on_db!(db, |pool| {
+        let row = sqlx::query_as::<_, EndpointRow>(&sql)
+            .bind(id)
+            .bind(merchant_id)
+            .fetch_optional(pool)
+            .await?;
+        match row {
+            Some(row) => {
+                let types = sqlx::query_scalar::<_, String>(
+                    "SELECT event_type FROM endpoint_event_types WHERE endpoint_id = $1 ORDER BY event_type",
+                )
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+                Some((row, types))
+            }
+            None => None,
+        }
+    });
+    Ok(found)
+}
+
+pub async fn list(
+    db: &Db,
+    merchant_id: &str,
+    mode: &str,
+) -> Result<Vec<(EndpointRow, Vec<String>)>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM endpoints WHERE merchant_id = $1 AND mode = $2 AND NOT deleted ORDER BY created_ms, id"
+    );
+    let (rows, types): (Vec<EndpointRow>, Vec<(String, String)>) = on_db!(db, |pool| {
+        let rows = sqlx::query_as::<_, EndpointRow>(&sql)
+            .bind(merchant_id)
+            .bind(mode)
+            .fetch_all(pool)
+            .await?;
+        let types = sqlx::query_as::<_, (String, String)>(
+            "SELECT t.endpoint_id, t.event_type FROM endpoint_event_types t \
+             JOIN endpoints e ON e.id = t.endpoint_id \
+             WHERE e.merchant_id = $1 AND e.mode = $2 ORDER BY t.event_type",
+        )
+        .bind(merchant_id)
+        .bind(mode)
+        .fetch_all(pool)
+        .await?;
+        (rows, types)
+    });
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mine = types
+                .iter()
+                .filter(|(id, _)| *id == row.id)
+                .map(|(_, t)| t.clone())
+                .collect();
+            (row, mine)
+        })
+        .collect())
+}
+
+/// Secrets of an endpoint still able to sign at `now`, the current one first.
+pub async fn live_secrets(db: &Db, endpoint_id: &str, now: Millis) -> Result<Vec<SecretRow>> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, SecretRow>(
+            "SELECT id, sealed, created_ms, expires_ms FROM endpoint_secrets \
+             WHERE endpoint_id = $1 AND (expires_ms IS NULL OR expires_ms > $2) \
+             ORDER BY (expires_ms IS NULL) DESC, created_ms DESC",
+        )
+        .bind(endpoint_id)
+        .bind(now)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Makes `new` the current secret; the old current one keeps signing until `old_expires_ms`.
+pub async fn rotate(
+    db: &Db,
+    endpoint_id: &str,
+    new: &SecretRow,
+    old_expires_ms: Millis,
+) -> Result<()> {
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE endpoint_secrets SET expires_ms = $1 WHERE endpoint_id = $2 AND expires_ms IS NULL")
+            .bind(old_expires_ms)
+            .bind(endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO endpoint_secrets (id, endpoint_id, sealed, created_ms, expires_ms) VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(&new.id)
+        .bind(endpoint_id)
+        .bind(&new.sealed)
+        .bind(new.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(())
+}

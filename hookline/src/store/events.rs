@@ -1,0 +1,141 @@
+//! Events and their fan-out to deliveries (the outbox): both are written in
+//! one transaction, so an accepted event always has its deliveries.
+
+use crate::clock::Millis;
+use crate::error::Result;
+use crate::on_db;
+use crate::store::Db;
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub mode: String,
+    pub event_type: String,
+    pub resource_id: String,
+    pub data: String,
+    pub created_ms: i64,
+}
+
+pub enum Inserted {
+    /// Stored, with this many deliveries.
+    New(u64),
+    /// The idempotency key was used before: the earlier event's id and request hash.
+    Existing {
+        event_id: String,
+        request_hash: String,
+    },
+}
+
+pub struct Idempotency<'a> {
+    pub key: &'a str,
+    pub request_hash: &'a str,
+    pub expires_before: Millis,
+}
+
+const EVENT_COLUMNS: &str = "id, merchant_id, mode, event_type, resource_id, data, created_ms";
+
+/// Stores `event` and one pending delivery per enabled endpoint of the
+/// merchant, in the event's mode, subscribed to its type, due now.
+pub async fn insert_with_fanout(
+    db: &Db,
+    event: &EventRow,
+    idempotency: Option<Idempotency<'_>>,
+) -> Result<Inserted> {
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        if let Some(key) = &idempotency {
+            // A write comes first, so SQLite takes its write lock at once and
+            // concurrent publishes of one key queue instead of failing.
+            sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND created_ms < $2")
+                .bind(key.key)
+                .bind(key.expires_before)
+                .execute(&mut *tx)
+                .await?;
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (key, request_hash, event_id, created_ms) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key.key)
+            .bind(key.request_hash)
+            .bind(&event.id)
+            .bind(event.created_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                let (event_id, request_hash): (String, String) = sqlx::query_as(
+                    "SELECT event_id, request_hash FROM idempotency_keys WHERE key = $1",
+                )
+                .bind(key.key)
+                .fetch_one(&mut *tx)
+                .await?;
+                return Ok(Inserted::Existing {
+                    event_id,
+                    request_hash,
+                });
+            }
+        }
+        sqlx::query(&format!(
+            "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(&event.id)
+        .bind(&event.merchant_id)
+        .bind(&event.mode)
+        .bind(&event.event_type)
+        .bind(&event.resource_id)
+        .bind(&event.data)
+        .bind(event.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        let fanned_out = sqlx::query(
+            "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms) \
+             SELECT 'dlv_' || $1 || '_' || e.id, $2, e.id, e.merchant_id, 'pending', 0, $3, $3 \
+             FROM endpoints e JOIN endpoint_event_types t ON t.endpoint_id = e.id \
+             WHERE e.merchant_id = $4 AND e.mode = $5 AND e.enabled AND NOT e.deleted AND t.event_type = $6",
+        )
+        .bind(event.id.trim_start_matches("evt_"))
+        .bind(&event.id)
+        .bind(event.created_ms)
+        .bind(&event.merchant_id)
+        .bind(&event.mode)
+        .bind(&event.event_type)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Inserted::New(fanned_out))
+    })
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<EventRow>> {
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, EventRow>(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
+pub async fn merchant_exists(db: &Db, merchant_id: &str) -> Result<bool> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM merchants WHERE id = $1")
+            .bind(merchant_id)
+            .fetch_one(pool)
+            .await?
+            > 0
+    }))
+}
+
+/// `(endpoint_id, status)` of every delivery of an event, for the ingest answer and tests.
+pub async fn deliveries_of(db: &Db, event_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, (String, String)>(
+            "SELECT endpoint_id, status FROM deliveries WHERE event_id = $1 ORDER BY endpoint_id",
+        )
+        .bind(event_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}

@@ -1,0 +1,122 @@
+use crate::endpoints::{input, merchant, sbox};
+use hookline::Error;
+use hookline::backend_tests;
+use hookline::clock::ManualClock;
+use hookline::endpoint::EndpointRules;
+use hookline::endpoints;
+use hookline::events::EventType;
+use hookline::events::samples::sample_data;
+use hookline::ingest::{self, PublishInput};
+use hookline::mode::Mode;
+use hookline::store::events::deliveries_of;
+use hookline::testing::TestDatabase;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn event(merchant_id: &str, mode: Mode, t: EventType) -> PublishInput {
+    PublishInput {
+        merchant_id: merchant_id.into(),
+        mode: mode.as_str().into(),
+        event_type: t.as_str().into(),
+        data: sample_data(t, 1_795_835_107_042),
+    }
+}
+
+backend_tests! {
+    async fn fans_out_only_to_matching_endpoints(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let globex = merchant(&t.db, &clock, "b@globex.example").await;
+        let rules = EndpointRules::default();
+        let mk = |m: String, mode: Mode, types: Vec<EventType>| {
+            let db = t.db.clone();
+            let clock = clock.clone();
+            async move {
+                endpoints::create(&db, &sbox(), &*clock, &m, mode, &input("https://hooks.example/in", &types), rules).await.unwrap().id
+            }
+        };
+        let sandbox_payins = mk(acme.clone(), Mode::Sandbox, vec![EventType::PayinSucceeded]).await;
+        let sandbox_all = mk(acme.clone(), Mode::Sandbox, vec![EventType::PayinSucceeded, EventType::RefundUpdated]).await;
+        let _sandbox_refunds = mk(acme.clone(), Mode::Sandbox, vec![EventType::RefundUpdated]).await;
+        let _live_payins = mk(acme.clone(), Mode::Live, vec![EventType::PayinSucceeded]).await;
+        let _other_merchant = mk(globex.clone(), Mode::Sandbox, vec![EventType::PayinSucceeded]).await;
+
+        let published = ingest::publish(&t.db, &*clock, &event(&acme, Mode::Sandbox, EventType::PayinSucceeded), None).await.unwrap();
+        assert!(!published.replayed);
+        assert!(published.event.id.starts_with("evt_"));
+        let mut expected = vec![sandbox_payins, sandbox_all];
+        expected.sort();
+        let got: Vec<String> = deliveries_of(&t.db, &published.event.id).await.unwrap().into_iter().map(|(ep, status)| {
+            assert_eq!(status, "pending");
+            ep
+        }).collect();
+        assert_eq!(got, expected, "no live, no other merchant, no unsubscribed endpoint");
+    }
+
+    async fn refuses_bad_events_naming_the_field(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let good = event(&acme, Mode::Live, EventType::PayinFailed);
+        let cases: Vec<(PublishInput, &str)> = vec![
+            (PublishInput { merchant_id: "mer_nobody".into(), ..good.clone() }, "merchant_id"),
+            (PublishInput { mode: "production".into(), ..good.clone() }, "mode"),
+            (PublishInput { event_type: "payin.maybe".into(), ..good.clone() }, "type"),
+            (PublishInput { data: serde_json::json!({}), ..good.clone() }, "data"),
+            (PublishInput { data: serde_json::json!({"huge": "x".repeat(300 * 1024)}), ..good.clone() }, "data"),
+            (PublishInput { event_type: "payin.succeeded".into(), ..good.clone() }, "data.status"),
+        ];
+        for (bad, field) in cases {
+            match ingest::publish(&t.db, &*clock, &bad, None).await {
+                Err(Error::Validation(fields)) => assert!(
+                    fields.0.iter().any(|f| f.field == field),
+                    "{field} not named in {fields}"
+                ),
+                other => panic!("{field}: expected a validation error, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            ingest::publish(&t.db, &*clock, &good, Some("has space")).await,
+            Err(Error::Validation(_))
+        ));
+    }
+
+    async fn idempotency_key_returns_the_first_event_under_concurrency(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live,
+            &input("https://hooks.example/in", &[EventType::PayoutUpdated]), EndpointRules::default()).await.unwrap();
+        let input = Arc::new(event(&acme, Mode::Live, EventType::PayoutUpdated));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (db, clock, input) = (t.db.clone(), clock.clone(), input.clone());
+            tasks.push(tokio::spawn(async move {
+                ingest::publish(&db, &*clock, &input, Some("payout-51c3-paid")).await.unwrap()
+            }));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        let mut fresh = 0;
+        for task in tasks {
+            let published = task.await.unwrap();
+            ids.insert(published.event.id.clone());
+            fresh += usize::from(!published.replayed);
+        }
+        assert_eq!(ids.len(), 1, "one event for one key");
+        assert_eq!(fresh, 1, "exactly one publish stored it");
+        let id = ids.into_iter().next().unwrap();
+        assert_eq!(deliveries_of(&t.db, &id).await.unwrap(), vec![(ep.id.clone(), "pending".to_owned())]);
+
+        // The same key for a different event is refused.
+        let mut other = (*input).clone();
+        other.data["amount"]["value"] = serde_json::json!(1);
+        assert!(matches!(ingest::publish(&t.db, &*clock, &other, Some("payout-51c3-paid")).await, Err(Error::Validation(_))));
+
+        // After 24 hours the key is free again.
+        clock.advance(Duration::from_secs(24 * 3600 + 1));
+        let later = ingest::publish(&t.db, &*clock, &input, Some("payout-51c3-paid")).await.unwrap();
+        assert!(!later.replayed);
+        assert_ne!(later.event.id, id);
+    }
+}
