@@ -6,9 +6,11 @@
 //! the `runtime` feature and never reach the wasm bundle.
 
 pub mod account;
+pub mod destination;
 pub mod endpoint;
 pub mod events;
 pub mod mode;
+pub mod retry;
 pub mod time;
 pub mod validation;
 

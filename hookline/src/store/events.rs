@@ -139,3 +139,12 @@ pub async fn deliveries_of(db: &Db, event_id: &str) -> Result<Vec<(String, Strin
         .await?
     }))
 }
+
+pub async fn count_for_merchant(db: &Db, merchant_id: &str) -> Result<i64> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM events WHERE merchant_id = $1")
+            .bind(merchant_id)
+            .fetch_one(pool)
+            .await?
+    }))
+}

@@ -2,16 +2,18 @@
 //! layers every request passes through.
 
 mod health;
+mod ingest;
+pub mod problem;
 mod security;
 mod server_fns;
 
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 use crate::error::ServerError;
 use app::state::PortalState;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 use hookline::sessions::DbSessionStore;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -26,6 +28,7 @@ pub const SESSION_COOKIE: &str = "hookline_session";
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub portal: PortalState,
+    pub ingest_token: Secret<String>,
 }
 
 pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, ServerError> {
@@ -38,6 +41,10 @@ pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, 
     let state = AppState {
         leptos_options: leptos_options.clone(),
         portal: portal.clone(),
+        ingest_token: settings
+            .ingest_token
+            .clone()
+            .ok_or_else(|| ServerError::Internal("serving needs the ingest token".into()))?,
     };
 
     let store = DbSessionStore::new(&portal.db)
@@ -59,6 +66,8 @@ pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, 
     let origin: Arc<str> = Arc::from(settings.public_origin.as_str());
 
     let router = Router::new()
+        .route("/internal/v1/events", post(ingest::publish))
+        .route("/internal/v1/events/batch", post(ingest::publish_batch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes_with_context(&state, routes, context.clone(), {

@@ -14,6 +14,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub base: String,
+    pub ingest_token: String,
     pub db: Db,
     pub clock: Arc<ManualClock>,
     _database: TestDatabase,
@@ -48,13 +49,14 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         .expect("bind port 0");
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
+    let ingest_token = generate_token(40);
     let settings = Settings::merge(
         SettingsArgs {
             database_url: Some(database.url.clone()),
             listen: Some(addr.to_string()),
             public_origin: Some(options.public_origin.unwrap_or_else(|| base.clone())),
             secret_key: Some(generate_secret_key()),
-            ingest_token: Some(generate_token(40)),
+            ingest_token: Some(ingest_token.clone()),
             ..SettingsArgs::default()
         },
         FileSettings::default(),
@@ -70,6 +72,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
         .expect("server starts");
     TestApp {
         base,
+        ingest_token,
         db: running.db,
         clock,
         _database: database,
@@ -144,6 +147,23 @@ impl TestApp {
         let res = self.login(&client, email, PASSWORD).await;
         assert_eq!(res.status(), 200, "admin login");
         client
+    }
+
+    /// Publishes through the internal ingest API, as the platform's services do.
+    pub async fn publish(
+        &self,
+        path: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(&self.ingest_token)
+            .json(body);
+        if let Some(key) = idempotency_key {
+            req = req.header("idempotency-key", key);
+        }
+        req.send().await.expect("request reaches the server")
     }
 
     pub async fn login(

@@ -3,5 +3,6 @@
 
 mod accounts;
 mod harness;
+mod ingest;
 mod pages;
 mod roles;

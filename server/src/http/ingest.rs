@@ -1,0 +1,206 @@
+//! The internal ingest API: how the platform's own services publish events.
+//! Authenticated with the operator's ingest token, never with a session.
+
+use crate::http::AppState;
+use crate::http::problem::Problem;
+use axum::Json;
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hookline::FieldErrors;
+use hookline::ingest::{self, MAX_EVENT_BYTES, PublishInput, PublishedEvent};
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+pub const MAX_BATCH: usize = 500;
+/// Room for the envelope around the data.
+const MAX_SINGLE_BODY: usize = MAX_EVENT_BYTES + 16 * 1024;
+const MAX_BATCH_BODY: usize = 32 * 1024 * 1024;
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let expected = state.ingest_token.expose().as_bytes();
+    // Constant time: the comparison does not reveal how much of a guess was right.
+    if bool::from(given.as_bytes().ct_eq(expected)) {
+        Ok(())
+    } else {
+        Err(Problem::unauthorized())
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(body: Body, limit: usize) -> Result<T, Problem> {
+    let bytes: Bytes = to_bytes(body, limit).await.map_err(|_| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload too large",
+            format!("the request body may be at most {limit} bytes"),
+        )
+    })?;
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(
+        |e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "body".to_owned() } else { path };
+            let inner = e.into_inner();
+            if matches!(inner.classify(), serde_json::error::Category::Data) {
+                Problem::invalid(FieldErrors::single(&field, inner.to_string()))
+            } else {
+                Problem::new(StatusCode::BAD_REQUEST, "Malformed JSON", inner.to_string())
+            }
+        },
+    )
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let key = v.to_str().map_err(|_| {
+                Problem::invalid(FieldErrors::single(
+                    "Idempotency-Key",
+                    "must be printable ASCII",
+                ))
+            })?;
+            ingest::check_idempotency_key(key)
+                .map_err(|m| Problem::invalid(FieldErrors::single("Idempotency-Key", m)))?;
+            Ok(Some(key.to_owned()))
+        }
+    }
+}
+
+/// `POST /internal/v1/events`: one event. 201 when stored, 200 with
+/// `Idempotent-Replayed: true` when the key was seen in the last 24 hours.
+pub async fn publish(State(state): State<AppState>, req: Request) -> Result<Response, Problem> {
+    let (parts, body) = req.into_parts();
+    authorize(&state, &parts.headers)?;
+    let key = idempotency_key(&parts.headers)?;
+    let input: PublishInput = read_json(body, MAX_SINGLE_BODY).await?;
+    let published = ingest::publish(
+        &state.portal.db,
+        &*state.portal.clock,
+        &input,
+        key.as_deref(),
+    )
+    .await?;
+    tracing::info!(
+        event_id = %published.event.id,
+        merchant_id = %published.event.merchant_id,
+        event_type = %published.event.event_type,
+        replayed = published.replayed,
+        "event published"
+    );
+    let status = if published.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut res = (status, Json(published.event)).into_response();
+    if published.replayed {
+        res.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchItem {
+    merchant_id: String,
+    mode: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    data: serde_json::Value,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    events: Vec<BatchItem>,
+}
+
+/// `POST /internal/v1/events/batch`: up to 500 events, each with an optional
+/// `idempotency_key`. Every event is checked before any is stored; one bad
+/// event refuses the batch with its index in the field name.
+pub async fn publish_batch(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Problem> {
+    let (parts, body) = req.into_parts();
+    authorize(&state, &parts.headers)?;
+    let batch: Batch = read_json(body, MAX_BATCH_BODY).await?;
+    if batch.events.is_empty() || batch.events.len() > MAX_BATCH {
+        return Err(Problem::invalid(FieldErrors::single(
+            "events",
+            format!("send 1 to {MAX_BATCH} events (got {})", batch.events.len()),
+        )));
+    }
+    let mut errors = FieldErrors::new();
+    let items: Vec<(PublishInput, Option<String>)> = batch
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let input = PublishInput {
+                merchant_id: item.merchant_id,
+                mode: item.mode,
+                event_type: item.event_type,
+                data: item.data,
+            };
+            if let Err(e) = ingest::validate(&input) {
+                for f in e.0 {
+                    errors.add(&format!("events[{i}].{}", f.field), f.message);
+                }
+            }
+            if let Some(key) = &item.idempotency_key
+                && let Err(m) = ingest::check_idempotency_key(key)
+            {
+                errors.add(&format!("events[{i}].idempotency_key"), m);
+            }
+            (input, item.idempotency_key)
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(Problem::invalid(errors));
+    }
+    let mut results: Vec<serde_json::Value> = Vec::with_capacity(items.len());
+    for (i, (input, key)) in items.iter().enumerate() {
+        match ingest::publish(
+            &state.portal.db,
+            &*state.portal.clock,
+            input,
+            key.as_deref(),
+        )
+        .await
+        {
+            Ok(p) => results.push(with_replayed(p.event, p.replayed)),
+            Err(hookline::Error::Validation(fields)) => {
+                // Only database-backed checks (an unknown merchant) get here.
+                let mut e = FieldErrors::new();
+                for f in fields.0 {
+                    e.add(&format!("events[{i}].{}", f.field), f.message);
+                }
+                let mut problem = Problem::invalid(e);
+                problem.detail =
+                    format!("{} (events before index {i} were stored)", problem.detail);
+                return Err(problem);
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok((StatusCode::OK, Json(json!({ "events": results }))).into_response())
+}
+
+fn with_replayed(event: PublishedEvent, replayed: bool) -> serde_json::Value {
+    let mut v = serde_json::to_value(event).unwrap_or_default();
+    v["replayed"] = json!(replayed);
+    v
+}
