@@ -5,6 +5,7 @@
 //! Timestamps are `BIGINT` milliseconds since the epoch on both backends.
 
 pub mod accounts;
+pub mod deliveries;
 pub mod endpoints;
 pub mod events;
 pub mod throttle;

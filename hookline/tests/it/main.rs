@@ -2,5 +2,6 @@
 //! PostgreSQL database.
 
 mod accounts;
+mod deliveries;
 mod endpoints;
 mod ingest;

@@ -1,0 +1,118 @@
+use crate::endpoints::{input, merchant, sbox};
+use hookline::backend_tests;
+use hookline::clock::{Clock, ManualClock};
+use hookline::endpoint::EndpointRules;
+use hookline::endpoints;
+use hookline::events::EventType;
+use hookline::events::samples::sample_data;
+use hookline::ingest::{self, PublishInput};
+use hookline::mode::Mode;
+use hookline::store::Db;
+use hookline::store::deliveries::{self, Lease, Outcome};
+use hookline::testing::TestDatabase;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// A merchant with one endpoint and `n` published events, hence `n` due deliveries.
+async fn with_deliveries(db: &Db, clock: &ManualClock, n: usize) {
+    let m = merchant(db, clock, "a@acme.example").await;
+    endpoints::create(
+        db,
+        &sbox(),
+        clock,
+        &m,
+        Mode::Live,
+        &input("https://hooks.example/in", &[EventType::PayinSucceeded]),
+        EndpointRules::default(),
+    )
+    .await
+    .unwrap();
+    for _ in 0..n {
+        let e = PublishInput {
+            merchant_id: m.clone(),
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+        };
+        ingest::publish(db, clock, &e, None).await.unwrap();
+    }
+}
+
+fn lease(owner: &str, clock: &ManualClock) -> Lease {
+    Lease {
+        owner: owner.into(),
+        until_ms: clock.now_ms() + 30_000,
+    }
+}
+
+backend_tests! {
+    async fn claims_due_work_once_until_the_lease_runs_out(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        with_deliveries(&t.db, &clock, 3).await;
+        let a = lease("node-a", &clock);
+        let first = deliveries::claim_due(&t.db, clock.now_ms(), &a, 10).await.unwrap();
+        assert_eq!(first.len(), 3);
+        assert!(first.iter().all(|d| d.attempts == 0));
+        let b = lease("node-b", &clock);
+        assert!(deliveries::claim_due(&t.db, clock.now_ms(), &b, 10).await.unwrap().is_empty(), "leased work is not claimed twice");
+
+        // node-a stalls; after its lease, node-b takes over and node-a's late result is refused.
+        clock.advance(Duration::from_secs(31));
+        let b = lease("node-b", &clock);
+        let taken = deliveries::claim_due(&t.db, clock.now_ms(), &b, 10).await.unwrap();
+        assert_eq!(taken, first);
+        assert!(!deliveries::finish(&t.db, &first[0].id, &a, Outcome::Succeeded).await.unwrap());
+        assert!(deliveries::finish(&t.db, &first[0].id, &b, Outcome::Succeeded).await.unwrap());
+        assert_eq!(deliveries::state(&t.db, &first[0].id).await.unwrap(), Some(("succeeded".into(), 1)));
+    }
+
+    async fn retries_come_due_at_their_time(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        with_deliveries(&t.db, &clock, 1).await;
+        let l = lease("node-a", &clock);
+        let d = deliveries::claim_due(&t.db, clock.now_ms(), &l, 10).await.unwrap().remove(0);
+        assert!(deliveries::finish(&t.db, &d.id, &l, Outcome::RetryAt(clock.now_ms() + 5_000)).await.unwrap());
+        assert!(deliveries::claim_due(&t.db, clock.now_ms(), &lease("n", &clock), 10).await.unwrap().is_empty());
+        clock.advance(Duration::from_secs(5));
+        let l = lease("node-a", &clock);
+        let again = deliveries::claim_due(&t.db, clock.now_ms(), &l, 10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1);
+        assert!(deliveries::finish(&t.db, &d.id, &l, Outcome::Failed).await.unwrap());
+        assert_eq!(deliveries::state(&t.db, &d.id).await.unwrap(), Some(("failed".into(), 2)));
+        clock.advance(Duration::from_secs(3600));
+        assert!(deliveries::claim_due(&t.db, clock.now_ms(), &lease("n", &clock), 10).await.unwrap().is_empty());
+    }
+
+    async fn concurrent_claimers_never_share_a_delivery(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        with_deliveries(&t.db, &clock, 60).await;
+        let mut tasks = Vec::new();
+        for node in 0..4 {
+            let (db, clock) = (t.db.clone(), clock.clone());
+            tasks.push(tokio::spawn(async move {
+                let l = lease(&format!("node-{node}"), &clock);
+                let mut mine = Vec::new();
+                loop {
+                    let batch = deliveries::claim_due(&db, clock.now_ms(), &l, 7).await.unwrap();
+                    if batch.is_empty() {
+                        break mine;
+                    }
+                    mine.extend(batch.into_iter().map(|d| d.id));
+                }
+            }));
+        }
+        let mut seen = BTreeSet::new();
+        let mut total = 0;
+        for task in tasks {
+            for id in task.await.unwrap() {
+                total += 1;
+                seen.insert(id);
+            }
+        }
+        assert_eq!((total, seen.len()), (60, 60), "every delivery claimed exactly once");
+    }
+}
