@@ -30,6 +30,10 @@ pub fn delivery_id() -> String {
     new_id("dlv")
 }
 
+pub fn attempt_id() -> String {
+    new_id("att")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

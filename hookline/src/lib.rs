@@ -25,6 +25,8 @@ pub mod clock;
 #[cfg(feature = "runtime")]
 pub mod crypto;
 #[cfg(feature = "runtime")]
+pub mod dispatch;
+#[cfg(feature = "runtime")]
 pub mod endpoints;
 #[cfg(feature = "runtime")]
 pub mod error;

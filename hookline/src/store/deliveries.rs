@@ -97,3 +97,75 @@ pub async fn state(db: &Db, delivery_id: &str) -> Result<Option<(String, i64)>> 
             .await?
     }))
 }
+
+/// One attempt as stored for the logs.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub id: String,
+    pub delivery_id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub attempt_no: i64,
+    pub started_ms: i64,
+    pub latency_ms: i64,
+    pub url: String,
+    pub request_headers: String,
+    pub request_body: String,
+    pub response_status: Option<i64>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+}
+
+const ATTEMPT_COLUMNS: &str = "id, delivery_id, event_id, endpoint_id, attempt_no, started_ms, latency_ms, url, \
+     request_headers, request_body, response_status, response_headers, response_body, error_class, error_message";
+
+pub async fn insert_attempt(db: &Db, a: &AttemptRow) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    );
+    on_db!(db, |pool| {
+        sqlx::query(&sql)
+            .bind(&a.id)
+            .bind(&a.delivery_id)
+            .bind(&a.event_id)
+            .bind(&a.endpoint_id)
+            .bind(a.attempt_no)
+            .bind(a.started_ms)
+            .bind(a.latency_ms)
+            .bind(&a.url)
+            .bind(&a.request_headers)
+            .bind(&a.request_body)
+            .bind(a.response_status)
+            .bind(&a.response_headers)
+            .bind(&a.response_body)
+            .bind(&a.error_class)
+            .bind(&a.error_message)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+pub async fn attempts_of(db: &Db, delivery_id: &str) -> Result<Vec<AttemptRow>> {
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = $1 ORDER BY attempt_no"
+    );
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, AttemptRow>(&sql)
+            .bind(delivery_id)
+            .fetch_all(pool)
+            .await?
+    }))
+}
+
+/// A delivery's next due time, for tests and the logs.
+pub async fn next_attempt_ms(db: &Db, delivery_id: &str) -> Result<Option<i64>> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT next_attempt_ms FROM deliveries WHERE id = $1")
+            .bind(delivery_id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}

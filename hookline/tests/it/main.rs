@@ -3,5 +3,6 @@
 
 mod accounts;
 mod deliveries;
+mod dispatch;
 mod endpoints;
 mod ingest;

@@ -1,0 +1,390 @@
+//! One delivery attempt from claim to record, and the batch step around it.
+
+use super::client::{ClientCache, DestinationError, check_address};
+use crate::clock::SharedClock;
+use crate::crypto::SecretBox;
+use crate::endpoint::Cidr;
+use crate::error::{Error, Result};
+use crate::events::{Envelope, EventType, Timestamp, versions};
+use crate::ids;
+use crate::retry::RetrySchedule;
+use crate::signing::signature_header;
+use crate::store::Db;
+use crate::store::deliveries::{self, AttemptRow, Claimed, Lease, Outcome};
+use crate::store::endpoints as endpoint_store;
+use crate::store::events as event_store;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Response bodies are kept up to this size.
+pub const MAX_RESPONSE_BODY: usize = 8 * 1024;
+
+/// How an attempt failed, for the logs and metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    Timeout,
+    Connect,
+    Tls,
+    Dns,
+    BlockedDestination,
+    NotInAllowlist,
+    HttpStatus,
+    EndpointGone,
+}
+
+impl ErrorClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Connect => "connect",
+            ErrorClass::Tls => "tls",
+            ErrorClass::Dns => "dns",
+            ErrorClass::BlockedDestination => "blocked_destination",
+            ErrorClass::NotInAllowlist => "not_in_allowlist",
+            ErrorClass::HttpStatus => "http_status",
+            ErrorClass::EndpointGone => "endpoint_gone",
+        }
+    }
+}
+
+pub struct Dispatcher {
+    pub db: Db,
+    pub sbox: SecretBox,
+    pub clock: SharedClock,
+    pub schedule: RetrySchedule,
+    pub clients: ClientCache,
+    pub node_id: String,
+    pub lease: Duration,
+    pub batch_size: i64,
+}
+
+/// What a sent request came back with.
+struct Sent {
+    status: Option<u16>,
+    headers: Option<BTreeMap<String, String>>,
+    body: Option<String>,
+    retry_after: Option<Duration>,
+    error: Option<(ErrorClass, String)>,
+}
+
+impl Dispatcher {
+    /// Claims one batch of due deliveries and attempts each; answers how many.
+    pub async fn step(self: &Arc<Self>) -> Result<usize> {
+        let now = self.clock.now_ms();
+        let lease = Lease {
+            owner: self.node_id.clone(),
+            until_ms: now + self.lease.as_millis() as i64,
+        };
+        let claimed = deliveries::claim_due(&self.db, now, &lease, self.batch_size).await?;
+        let n = claimed.len();
+        let mut tasks = tokio::task::JoinSet::new();
+        for delivery in claimed {
+            let this = self.clone();
+            let lease = lease.clone();
+            tasks.spawn(async move {
+                if let Err(e) = this.attempt(&delivery, &lease).await {
+                    // The lease runs out and the delivery is tried again: nothing is lost.
+                    tracing::warn!(delivery_id = %delivery.id, error = %e, "attempt could not be recorded");
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        Ok(n)
+    }
+
+    async fn attempt(&self, delivery: &Claimed, lease: &Lease) -> Result<()> {
+        let event = event_store::get(&self.db, &delivery.event_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let endpoint = endpoint_store::get_any(&self.db, &delivery.endpoint_id).await?;
+        let started_ms = self.clock.now_ms();
+        let attempt_no = delivery.attempts + 1;
+
+        // A deleted endpoint's deliveries end here; its logs stay.
+        let Some((endpoint, _)) = endpoint.filter(|(_, deleted)| !deleted) else {
+            deliveries::finish(&self.db, &delivery.id, lease, Outcome::Failed).await?;
+            return Ok(());
+        };
+
+        let event_type: EventType = event.event_type.parse().map_err(Error::Internal)?;
+        let stored: serde_json::Value =
+            serde_json::from_str(&event.data).map_err(|e| Error::Internal(e.to_string()))?;
+        let data = versions::render(event_type, &stored, &endpoint.payload_version)
+            .map_err(Error::Internal)?;
+        let envelope = Envelope {
+            id: event.id.clone(),
+            event_type,
+            api_version: endpoint.payload_version.clone(),
+            created_at: Timestamp::from_unix_ms(event.created_ms),
+            mode: event.mode.parse().map_err(Error::Internal)?,
+            data,
+        };
+        let body = serde_json::to_vec(&envelope).map_err(|e| Error::Internal(e.to_string()))?;
+        let timestamp = started_ms.div_euclid(1000);
+        let secrets =
+            crate::endpoints::signing_secrets(&self.db, &self.sbox, &*self.clock, &endpoint.id)
+                .await?;
+        let mut request_headers = BTreeMap::new();
+        request_headers.insert("content-type".to_owned(), "application/json".to_owned());
+        request_headers.insert("webhook-id".to_owned(), event.id.clone());
+        request_headers.insert("webhook-timestamp".to_owned(), timestamp.to_string());
+        request_headers.insert(
+            "webhook-signature".to_owned(),
+            signature_header(secrets.iter(), &event.id, timestamp, &body),
+        );
+
+        let allowlist: Vec<Cidr> = endpoint
+            .allowlist
+            .split_ascii_whitespace()
+            .filter_map(|c| Cidr::parse(c).ok())
+            .collect();
+        let started = Instant::now();
+        let sent = self
+            .send(
+                &endpoint.id,
+                &endpoint.url,
+                &allowlist,
+                &request_headers,
+                body.clone(),
+            )
+            .await;
+        let latency_ms = started.elapsed().as_millis() as i64;
+
+        let success = sent.error.is_none() && sent.status.is_some_and(|s| (200..300).contains(&s));
+        let (error_class, error_message) = match (&sent.error, sent.status) {
+            (Some((class, message)), _) => (Some(class.as_str().to_owned()), Some(message.clone())),
+            (None, Some(s)) if !success => (
+                Some(ErrorClass::HttpStatus.as_str().to_owned()),
+                Some(format!("answered HTTP {s}")),
+            ),
+            _ => (None, None),
+        };
+        let mut logged_headers = request_headers.clone();
+        logged_headers.insert(
+            "user-agent".into(),
+            concat!("Hookline/", env!("CARGO_PKG_VERSION"), " (+webhooks)").into(),
+        );
+        deliveries::insert_attempt(
+            &self.db,
+            &AttemptRow {
+                id: ids::attempt_id(),
+                delivery_id: delivery.id.clone(),
+                event_id: event.id.clone(),
+                endpoint_id: endpoint.id.clone(),
+                attempt_no,
+                started_ms,
+                latency_ms,
+                url: endpoint.url.clone(),
+                request_headers: serde_json::to_string(&logged_headers).unwrap_or_default(),
+                request_body: String::from_utf8_lossy(&body).into_owned(),
+                response_status: sent.status.map(i64::from),
+                response_headers: sent
+                    .headers
+                    .as_ref()
+                    .map(|h| serde_json::to_string(h).unwrap_or_default()),
+                response_body: sent.body.clone(),
+                error_class: error_class.clone(),
+                error_message,
+            },
+        )
+        .await?;
+
+        let outcome = if success {
+            Outcome::Succeeded
+        } else {
+            let unit: f64 = rand::random();
+            match self
+                .schedule
+                .next_delay(attempt_no as usize, unit, sent.retry_after)
+            {
+                Some(delay) => Outcome::RetryAt(self.clock.now_ms() + delay.as_millis() as i64),
+                None => Outcome::Failed,
+            }
+        };
+        let kept = deliveries::finish(&self.db, &delivery.id, lease, outcome).await?;
+        tracing::info!(
+            event_id = %event.id,
+            delivery_id = %delivery.id,
+            endpoint_id = %endpoint.id,
+            attempt = attempt_no,
+            status = ?sent.status,
+            error = ?error_class,
+            latency_ms,
+            lease_kept = kept,
+            "delivery attempt"
+        );
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        endpoint_id: &str,
+        url: &str,
+        allowlist: &[Cidr],
+        headers: &BTreeMap<String, String>,
+        body: Vec<u8>,
+    ) -> Sent {
+        let failed = |class: ErrorClass, message: String| Sent {
+            status: None,
+            headers: None,
+            body: None,
+            retry_after: None,
+            error: Some((class, message)),
+        };
+        let policy = self.clients.policy();
+        let parsed = match url::Url::parse(url) {
+            Ok(u) => u,
+            Err(e) => {
+                return failed(
+                    ErrorClass::Connect,
+                    format!("stored URL is unreadable: {e}"),
+                );
+            }
+        };
+        if parsed.scheme() != "https" && !policy.allow_http {
+            return failed(
+                ErrorClass::BlockedDestination,
+                "plain http:// is not allowed".into(),
+            );
+        }
+        // IP literals skip name resolution, so they are checked here.
+        let literal = match parsed.host() {
+            Some(url::Host::Ipv4(v4)) => Some(IpAddrOf::V4(v4)),
+            Some(url::Host::Ipv6(v6)) => Some(IpAddrOf::V6(v6)),
+            _ => None,
+        };
+        if let Some(ip) = literal.map(IpAddrOf::into_ip)
+            && let Err(e) = check_address(ip, policy.allow_private, allowlist)
+        {
+            return failed(destination_class(&e), e.to_string());
+        }
+        let client = match self.clients.client_for(endpoint_id, allowlist) {
+            Ok(c) => c,
+            Err(e) => return failed(ErrorClass::Connect, e),
+        };
+        let mut request = client.post(parsed);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = match request.body(body).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let (class, message) = classify(&e);
+                return failed(class, message);
+            }
+        };
+        let status = response.status().as_u16();
+        let response_headers: BTreeMap<String, String> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let retry_after = if status == 429 || status == 503 {
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs)
+        } else {
+            None
+        };
+        let (body, body_error) = read_capped(response).await;
+        Sent {
+            status: Some(status),
+            headers: Some(response_headers),
+            body: Some(body),
+            retry_after,
+            // A 2xx whose body could not be read is still an answer; a timeout while
+            // reading a non-2xx body is recorded as the status.
+            error: body_error
+                .filter(|_| (200..300).contains(&status))
+                .map(|_| {
+                    (
+                        ErrorClass::Timeout,
+                        "the response body did not arrive in time".to_owned(),
+                    )
+                }),
+        }
+    }
+}
+
+enum IpAddrOf {
+    V4(std::net::Ipv4Addr),
+    V6(std::net::Ipv6Addr),
+}
+
+impl IpAddrOf {
+    fn into_ip(self) -> std::net::IpAddr {
+        match self {
+            IpAddrOf::V4(v) => v.into(),
+            IpAddrOf::V6(v) => v.into(),
+        }
+    }
+}
+
+/// Reads at most [`MAX_RESPONSE_BODY`] bytes; the rest is never downloaded.
+async fn read_capped(mut response: reqwest::Response) -> (String, Option<String>) {
+    let mut kept = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_RESPONSE_BODY - kept.len();
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if kept.len() >= MAX_RESPONSE_BODY {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return (
+                    String::from_utf8_lossy(&kept).into_owned(),
+                    Some(e.to_string()),
+                );
+            }
+        }
+    }
+    (String::from_utf8_lossy(&kept).into_owned(), None)
+}
+
+fn destination_class(e: &DestinationError) -> ErrorClass {
+    match e {
+        DestinationError::Blocked { .. } => ErrorClass::BlockedDestination,
+        DestinationError::NotInAllowlist { .. } => ErrorClass::NotInAllowlist,
+        DestinationError::Dns(_) => ErrorClass::Dns,
+    }
+}
+
+/// Names a transport failure by walking the error's causes.
+fn classify(err: &reqwest::Error) -> (ErrorClass, String) {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut chain = Vec::new();
+    while let Some(e) = source {
+        if let Some(d) = e.downcast_ref::<DestinationError>() {
+            return (destination_class(d), d.to_string());
+        }
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return (ErrorClass::Tls, e.to_string());
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && inner.downcast_ref::<rustls::Error>().is_some()
+        {
+            return (ErrorClass::Tls, inner.to_string());
+        }
+        chain.push(e.to_string());
+        source = e.source();
+    }
+    let message = chain.join(": ");
+    if err.is_timeout() {
+        (ErrorClass::Timeout, message)
+    } else {
+        (ErrorClass::Connect, message)
+    }
+}

@@ -1,0 +1,296 @@
+//! The dispatcher against real HTTP receivers on loopback.
+
+use crate::endpoints::{merchant, sbox};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use hookline::backend_tests;
+use hookline::clock::{Clock, ManualClock};
+use hookline::dispatch::{ClientCache, DeliveryPolicy, Dispatcher};
+use hookline::endpoint::{EndpointInput, EndpointRules};
+use hookline::endpoints;
+use hookline::events::EventType;
+use hookline::events::samples::sample_data;
+use hookline::ingest::{self, PublishInput};
+use hookline::mode::Mode;
+use hookline::retry::RetrySchedule;
+use hookline::signing::verify;
+use hookline::store::Db;
+use hookline::store::deliveries;
+use hookline::testing::TestDatabase;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HeaderMap,
+    body: String,
+}
+
+/// A status to answer with, and an optional `Retry-After` value.
+type Answer = (u16, Option<&'static str>);
+
+/// A merchant's server: records what arrives, answers with the queued
+/// statuses (then 200).
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<Received>>>,
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+}
+
+impl Receiver {
+    async fn start(answers: &[Answer]) -> (Receiver, String) {
+        let r = Receiver::default();
+        r.answers.lock().unwrap().extend(answers.iter().copied());
+        let app = axum::Router::new()
+            .route("/hook", post(receive))
+            .with_state(r.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (r, url)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, HeaderMap, &'static str) {
+    r.received.lock().unwrap().push(Received { headers, body });
+    let (status, retry_after) = r.answers.lock().unwrap().pop_front().unwrap_or((200, None));
+    let mut out = HeaderMap::new();
+    if let Some(v) = retry_after {
+        out.insert("retry-after", v.parse().unwrap());
+    }
+    (StatusCode::from_u16(status).unwrap(), out, "thanks")
+}
+
+fn dispatcher(db: &Db, clock: &Arc<ManualClock>, allow_private: bool) -> Arc<Dispatcher> {
+    Arc::new(Dispatcher {
+        db: db.clone(),
+        sbox: sbox(),
+        clock: clock.clone(),
+        schedule: RetrySchedule::default(),
+        clients: ClientCache::new(DeliveryPolicy {
+            allow_http: true,
+            allow_private,
+            timeout: Duration::from_secs(5),
+            ..DeliveryPolicy::default()
+        }),
+        node_id: "test-node".into(),
+        lease: Duration::from_secs(60),
+        batch_size: 50,
+    })
+}
+
+struct Setup {
+    merchant: String,
+    endpoint: String,
+    event: String,
+}
+
+async fn setup(
+    db: &Db,
+    clock: &ManualClock,
+    url: &str,
+    version: &str,
+    allowlist: Vec<String>,
+) -> Setup {
+    let merchant = merchant(db, clock, "a@acme.example").await;
+    let input = EndpointInput {
+        url: url.into(),
+        event_types: vec!["payin.succeeded".into()],
+        payload_version: version.into(),
+        allowlist,
+        ..EndpointInput::default()
+    };
+    let rules = EndpointRules {
+        allow_http: true,
+        opt_in_approved: false,
+    };
+    let endpoint = endpoints::create(db, &sbox(), clock, &merchant, Mode::Live, &input, rules)
+        .await
+        .unwrap()
+        .id;
+    let event = ingest::publish(
+        db,
+        clock,
+        &PublishInput {
+            merchant_id: merchant.clone(),
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+        },
+        None,
+    )
+    .await
+    .unwrap()
+    .event
+    .id;
+    Setup {
+        merchant,
+        endpoint,
+        event,
+    }
+}
+
+fn delivery_id(s: &Setup) -> String {
+    format!("dlv_{}_{}", s.event.trim_start_matches("evt_"), s.endpoint)
+}
+
+backend_tests! {
+    async fn delivers_a_signed_event_that_verifies(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let d = dispatcher(&t.db, &clock, true);
+        assert_eq!(d.step().await.unwrap(), 1);
+        let got = receiver.received();
+        assert_eq!(got.len(), 1);
+        let h = &got[0].headers;
+        assert_eq!(h["webhook-id"], s.event.as_str());
+        assert_eq!(h["content-type"], "application/json");
+        assert!(h["user-agent"].to_str().unwrap().starts_with("Hookline/"));
+        let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &s.merchant, &s.endpoint).await.unwrap();
+        let now = clock.now_ms() / 1000;
+        let check = |secret: &hookline::signing::SigningSecret| verify(
+            secret, h["webhook-id"].to_str().unwrap(), h["webhook-timestamp"].to_str().unwrap(),
+            h["webhook-signature"].to_str().unwrap(), got[0].body.as_bytes(), now, 300);
+        check(&secret).unwrap();
+        assert!(check(&hookline::signing::SigningSecret::generate()).is_err(), "a wrong secret fails");
+        let body: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+        assert_eq!(body["type"], "payin.succeeded");
+        assert_eq!(body["mode"], "live");
+        assert_eq!(body["data"]["amount"]["currency"], "EUR");
+
+        let id = delivery_id(&s);
+        assert_eq!(deliveries::state(&t.db, &id).await.unwrap(), Some(("succeeded".into(), 1)));
+        let attempts = deliveries::attempts_of(&t.db, &id).await.unwrap();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].response_status, Some(200));
+        assert_eq!(attempts[0].response_body.as_deref(), Some("thanks"));
+        assert_eq!(attempts[0].error_class, None);
+        assert!(attempts[0].request_headers.contains("webhook-signature"));
+        assert_eq!(d.step().await.unwrap(), 0, "nothing left to do");
+    }
+
+    async fn failures_retry_on_schedule_with_the_same_webhook_id(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[(500, None), (429, Some("120"))]).await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let id = delivery_id(&s);
+        let d = dispatcher(&t.db, &clock, true);
+
+        let t0 = clock.now_ms();
+        assert_eq!(d.step().await.unwrap(), 1);
+        let next = deliveries::next_attempt_ms(&t.db, &id).await.unwrap().unwrap();
+        assert!((t0 + 4_000..=t0 + 6_000).contains(&next), "5 s ± 20 %: {}", next - t0);
+        assert_eq!(d.step().await.unwrap(), 0, "not due yet");
+
+        clock.set(next);
+        assert_eq!(d.step().await.unwrap(), 1);
+        let after_429 = deliveries::next_attempt_ms(&t.db, &id).await.unwrap().unwrap();
+        assert!(after_429 - next >= 240_000, "the 5 min step is longer than Retry-After: 120");
+
+        clock.set(after_429);
+        assert_eq!(d.step().await.unwrap(), 1);
+        assert_eq!(deliveries::state(&t.db, &id).await.unwrap(), Some(("succeeded".into(), 3)));
+        let got = receiver.received();
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(|r| r.headers["webhook-id"] == s.event.as_str()));
+        let attempts = deliveries::attempts_of(&t.db, &id).await.unwrap();
+        let classes: Vec<Option<String>> = attempts.iter().map(|a| a.error_class.clone()).collect();
+        assert_eq!(classes, vec![Some("http_status".into()), Some("http_status".into()), None]);
+        assert_eq!(attempts[1].response_status, Some(429));
+    }
+
+    async fn retry_after_longer_than_the_schedule_is_honoured(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (_receiver, url) = Receiver::start(&[(503, Some("90"))]).await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let t0 = clock.now_ms();
+        dispatcher(&t.db, &clock, true).step().await.unwrap();
+        let next = deliveries::next_attempt_ms(&t.db, &delivery_id(&s)).await.unwrap().unwrap();
+        assert_eq!(next - t0, 90_000);
+    }
+
+    async fn gives_up_after_the_last_attempt(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[(500, None); 8]).await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let id = delivery_id(&s);
+        let d = dispatcher(&t.db, &clock, true);
+        let start = clock.now_ms();
+        for _ in 0..8 {
+            if let Some(next) = deliveries::next_attempt_ms(&t.db, &id).await.unwrap() {
+                clock.set(next.max(clock.now_ms()));
+            }
+            assert_eq!(d.step().await.unwrap(), 1);
+        }
+        assert_eq!(deliveries::state(&t.db, &id).await.unwrap(), Some(("failed".into(), 8)));
+        assert_eq!(receiver.received().len(), 8);
+        // 5 s + 5 min + 30 min + 2 h + 5 h + 10 h + 10 h, each ± 20 %.
+        let span = (clock.now_ms() - start) as f64 / 1000.0;
+        let planned = 5.0 + 300.0 + 1800.0 + 7200.0 + 18000.0 + 36000.0 + 36000.0;
+        assert!(span >= planned * 0.8 && span <= planned * 1.2, "{span} s");
+    }
+
+    async fn pinned_versions_get_their_format(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        setup(&t.db, &clock, &url, "2025-06-01", vec![]).await;
+        dispatcher(&t.db, &clock, true).step().await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(&receiver.received()[0].body).unwrap();
+        assert_eq!(body["api_version"], "2025-06-01");
+        assert_eq!(body["data"]["amount"], 4250);
+        assert_eq!(body["data"]["currency"], "EUR");
+        assert_eq!(body["data"]["response_code"], "00");
+    }
+
+    async fn internal_destinations_are_refused_and_recorded(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        // The operator has not allowed private destinations: 127.0.0.1 is refused.
+        dispatcher(&t.db, &clock, false).step().await.unwrap();
+        assert!(receiver.received().is_empty(), "nothing reached the receiver");
+        let attempts = deliveries::attempts_of(&t.db, &delivery_id(&s)).await.unwrap();
+        assert_eq!(attempts[0].error_class.as_deref(), Some("blocked_destination"));
+        assert!(attempts[0].error_message.as_deref().unwrap().contains("loopback"));
+    }
+
+    async fn names_resolving_to_internal_addresses_are_refused(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        let by_name = url.replace("127.0.0.1", "localhost");
+        let s = setup(&t.db, &clock, &by_name, "", vec![]).await;
+        dispatcher(&t.db, &clock, false).step().await.unwrap();
+        assert!(receiver.received().is_empty());
+        let attempts = deliveries::attempts_of(&t.db, &delivery_id(&s)).await.unwrap();
+        assert_eq!(attempts[0].error_class.as_deref(), Some("blocked_destination"), "{:?}", attempts[0].error_message);
+    }
+
+    async fn the_allowlist_is_enforced(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        let s = setup(&t.db, &clock, &url, "", vec!["203.0.113.0/24".into()]).await;
+        dispatcher(&t.db, &clock, true).step().await.unwrap();
+        assert!(receiver.received().is_empty());
+        let attempts = deliveries::attempts_of(&t.db, &delivery_id(&s)).await.unwrap();
+        assert_eq!(attempts[0].error_class.as_deref(), Some("not_in_allowlist"));
+    }
+}
