@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod dispatcher;
 pub mod error;
 pub mod http;
 pub mod telemetry;
@@ -12,22 +13,27 @@ use crate::error::ServerError;
 use app::state::PortalState;
 use hookline::accounts::ThrottlePolicy;
 use hookline::clock::SharedClock;
+use hookline::dispatch::Dispatcher;
 use hookline::store::Db;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Things tests replace: the clock and the sign-in throttle.
+/// Things tests replace: the clock, the sign-in throttle, and whether the
+/// dispatcher runs by itself (tests may step it instead).
 #[derive(Clone, Debug)]
 pub struct Runtime {
     pub clock: SharedClock,
     pub throttle: ThrottlePolicy,
+    pub run_dispatcher: bool,
 }
 
 impl Default for Runtime {
     fn default() -> Self {
         Self {
-            clock: std::sync::Arc::new(hookline::clock::SystemClock),
+            clock: Arc::new(hookline::clock::SystemClock),
             throttle: ThrottlePolicy::default(),
+            run_dispatcher: true,
         }
     }
 }
@@ -36,6 +42,7 @@ impl Default for Runtime {
 pub struct Running {
     pub addr: SocketAddr,
     pub db: Db,
+    pub dispatcher: Arc<Dispatcher>,
     pub task: tokio::task::JoinHandle<Result<(), ServerError>>,
 }
 
@@ -59,6 +66,14 @@ pub async fn start(
         throttle: runtime.throttle,
     };
     let router = http::router(&settings, portal).await?;
+    let dispatcher = Arc::new(dispatcher::build(
+        &settings,
+        db.clone(),
+        runtime.clock.clone(),
+    )?);
+    if runtime.run_dispatcher {
+        tokio::spawn(dispatcher::run(dispatcher.clone()));
+    }
     tracing::info!(
         %addr,
         database = %settings.database_url_redacted(),
@@ -74,7 +89,12 @@ pub async fn start(
         .await
         .map_err(ServerError::Io)
     });
-    Ok(Running { addr, db, task })
+    Ok(Running {
+        addr,
+        db,
+        dispatcher,
+        task,
+    })
 }
 
 /// Serves until the process is asked to stop.

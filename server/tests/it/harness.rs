@@ -14,6 +14,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub base: String,
+    /// The server's dispatcher; tests step it instead of waiting for it.
+    pub dispatcher: std::sync::Arc<hookline::dispatch::Dispatcher>,
     pub ingest_token: String,
     pub db: Db,
     pub clock: Arc<ManualClock>,
@@ -23,6 +25,8 @@ pub struct TestApp {
 pub struct Options {
     pub throttle: ThrottlePolicy,
     pub public_origin: Option<String>,
+    /// The development settings that let deliveries reach loopback receivers.
+    pub dev_destinations: bool,
 }
 
 impl Default for Options {
@@ -34,6 +38,7 @@ impl Default for Options {
                 max_failures_per_address: 50,
             },
             public_origin: None,
+            dev_destinations: false,
         }
     }
 }
@@ -57,6 +62,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             public_origin: Some(options.public_origin.unwrap_or_else(|| base.clone())),
             secret_key: Some(generate_secret_key()),
             ingest_token: Some(ingest_token.clone()),
+            dev_allow_http: Some(options.dev_destinations),
+            dev_allow_private: Some(options.dev_destinations),
             ..SettingsArgs::default()
         },
         FileSettings::default(),
@@ -66,12 +73,14 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     let runtime = server::Runtime {
         clock: clock.clone(),
         throttle: options.throttle,
+        run_dispatcher: false,
     };
     let running = server::start(settings, listener, runtime)
         .await
         .expect("server starts");
     TestApp {
         base,
+        dispatcher: running.dispatcher.clone(),
         ingest_token,
         db: running.db,
         clock,

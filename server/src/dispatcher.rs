@@ -1,0 +1,64 @@
+//! The dispatcher as a background task of the server process.
+
+use crate::config::Settings;
+use crate::error::ServerError;
+use hookline::clock::SharedClock;
+use hookline::crypto::SecretBox;
+use hookline::dispatch::{ClientCache, DeliveryPolicy, Dispatcher};
+use hookline::retry::RetrySchedule;
+use hookline::store::Db;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often an idle node looks for due work.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+pub fn build(settings: &Settings, db: Db, clock: SharedClock) -> Result<Dispatcher, ServerError> {
+    let key = settings
+        .secret_key
+        .as_ref()
+        .ok_or_else(|| ServerError::Internal("the dispatcher needs the secret key".into()))?;
+    Ok(Dispatcher {
+        db,
+        sbox: SecretBox::new(key.expose()),
+        clock,
+        schedule: RetrySchedule::default(),
+        clients: ClientCache::new(DeliveryPolicy {
+            allow_http: settings.dev.allow_http,
+            allow_private: settings.dev.allow_private,
+            ..DeliveryPolicy::default()
+        }),
+        node_id: node_id(),
+        lease: Duration::from_secs(60),
+        batch_size: 100,
+    })
+}
+
+/// A name for this process's leases: host, process id and a random suffix.
+fn node_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "node".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        crate::config::generate_token(6)
+    )
+}
+
+/// Steps the dispatcher until the process ends: at once while there is work,
+/// every poll interval when idle, backing off while the database is away.
+pub async fn run(dispatcher: Arc<Dispatcher>) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match dispatcher.step().await {
+            Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
+            Ok(_) => backoff = Duration::from_secs(1),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "dispatcher step failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
