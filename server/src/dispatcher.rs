@@ -31,6 +31,8 @@ pub fn build(settings: &Settings, db: Db, clock: SharedClock) -> Result<Dispatch
         node_id: node_id(),
         lease: Duration::from_secs(60),
         batch_size: 100,
+        max_in_flight: 64,
+        max_per_endpoint: 8,
     })
 }
 

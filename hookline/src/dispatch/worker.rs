@@ -13,9 +13,10 @@ use crate::store::Db;
 use crate::store::deliveries::{self, AttemptRow, Claimed, Lease, Outcome};
 use crate::store::endpoints as endpoint_store;
 use crate::store::events as event_store;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// Response bodies are kept up to this size.
 pub const MAX_RESPONSE_BODY: usize = 8 * 1024;
@@ -57,6 +58,11 @@ pub struct Dispatcher {
     pub node_id: String,
     pub lease: Duration,
     pub batch_size: i64,
+    /// Attempts in flight at once on this node.
+    pub max_in_flight: usize,
+    /// Attempts in flight at once to one endpoint from this node, so one
+    /// merchant's slow server cannot take every worker slot.
+    pub max_per_endpoint: usize,
 }
 
 /// What a sent request came back with.
@@ -78,11 +84,22 @@ impl Dispatcher {
         };
         let claimed = deliveries::claim_due(&self.db, now, &lease, self.batch_size).await?;
         let n = claimed.len();
+        let node = Arc::new(Semaphore::new(self.max_in_flight.max(1)));
+        let mut per_endpoint: HashMap<String, Arc<Semaphore>> = HashMap::new();
         let mut tasks = tokio::task::JoinSet::new();
         for delivery in claimed {
             let this = self.clone();
             let lease = lease.clone();
+            let node = node.clone();
+            let endpoint = per_endpoint
+                .entry(delivery.endpoint_id.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_endpoint.max(1))))
+                .clone();
             tasks.spawn(async move {
+                // Endpoint first: waiting on a busy endpoint holds no node slot.
+                let (Ok(_endpoint_slot), Ok(_node_slot)) = (endpoint.acquire_owned().await, node.acquire_owned().await) else {
+                    return;
+                };
                 if let Err(e) = this.attempt(&delivery, &lease).await {
                     // The lease runs out and the delivery is tried again: nothing is lost.
                     tracing::warn!(delivery_id = %delivery.id, error = %e, "attempt could not be recorded");

@@ -19,6 +19,7 @@ use hookline::store::Db;
 use hookline::store::deliveries;
 use hookline::testing::TestDatabase;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -86,6 +87,8 @@ fn dispatcher(db: &Db, clock: &Arc<ManualClock>, allow_private: bool) -> Arc<Dis
         node_id: "test-node".into(),
         lease: Duration::from_secs(60),
         batch_size: 50,
+        max_in_flight: 16,
+        max_per_endpoint: 3,
     })
 }
 
@@ -144,7 +147,50 @@ fn delivery_id(s: &Setup) -> String {
     format!("dlv_{}_{}", s.event.trim_start_matches("evt_"), s.endpoint)
 }
 
+/// A receiver that takes a while to answer and remembers the most requests it
+/// had in hand at once.
+async fn slow_receiver() -> (Arc<AtomicUsize>, String) {
+    let current = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (c, p) = (current.clone(), peak.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move || {
+            let (c, p) = (c.clone(), p.clone());
+            async move {
+                let now = c.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                c.fetch_sub(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (peak, url)
+}
+
 backend_tests! {
+    async fn concurrency_per_endpoint_is_bounded(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (peak, url) = slow_receiver().await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        for _ in 0..11 {
+            ingest::publish(&t.db, &*clock, &PublishInput {
+                merchant_id: s.merchant.clone(),
+                mode: "live".into(),
+                event_type: "payin.succeeded".into(),
+                data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+            }, None).await.unwrap();
+        }
+        assert_eq!(dispatcher(&t.db, &clock, true).step().await.unwrap(), 12);
+        let peak = peak.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&peak), "at most 3 at once to one endpoint, and more than one: {peak}");
+    }
+
     async fn delivers_a_signed_event_that_verifies(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
