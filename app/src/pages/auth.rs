@@ -33,6 +33,19 @@ fn follow_on_success(value: Signal<Option<Result<String, AppError>>>) {
     });
 }
 
+/// The message the last submission got for one field, if any.
+fn field_error(
+    value: Signal<Option<Result<String, AppError>>>,
+    name: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        value
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.field(name))
+    })
+}
+
 /// The message for errors that belong to no single field.
 fn form_error(value: Option<Result<String, AppError>>) -> Option<String> {
     match value {
@@ -48,14 +61,7 @@ pub fn LoginPage() -> impl IntoView {
     follow_on_success(value);
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let field = move |name: &'static str| {
-        Signal::derive(move || {
-            value
-                .get()
-                .and_then(|r| r.err())
-                .and_then(|e| e.field(name))
-        })
-    };
+    let field = move |name: &'static str| field_error(value, name);
     view! {
         <Title text="Log in"/>
         <Suspense fallback=|| view! { <Loading/> }>{signed_in_redirect()}</Suspense>
@@ -80,14 +86,7 @@ pub fn SignupPage() -> impl IntoView {
     let signup = ServerAction::<Signup>::new();
     let value = Signal::derive(move || signup.value().get());
     follow_on_success(value);
-    let field = move |name: &'static str| {
-        Signal::derive(move || {
-            value
-                .get()
-                .and_then(|r| r.err())
-                .and_then(|e| e.field(name))
-        })
-    };
+    let field = move |name: &'static str| field_error(value, name);
     view! {
         <Title text="Sign up"/>
         <Suspense fallback=|| view! { <Loading/> }>{signed_in_redirect()}</Suspense>

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Names Hookline and its version to receivers (and in the attempt log).
+pub const USER_AGENT: &str = concat!("Hookline/", env!("CARGO_PKG_VERSION"), " (+webhooks)");
+
 /// The operator's delivery settings.
 #[derive(Clone, Debug)]
 pub struct DeliveryPolicy {
@@ -151,11 +154,7 @@ impl ClientCache {
             .connect_timeout(self.policy.connect_timeout)
             .timeout(self.policy.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!(
-                "Hookline/",
-                env!("CARGO_PKG_VERSION"),
-                " (+webhooks)"
-            ));
+            .user_agent(USER_AGENT);
         if let Some(addr) = self.policy.source_address {
             builder = builder.local_address(addr);
         }

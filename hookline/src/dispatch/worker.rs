@@ -1,6 +1,6 @@
 //! One delivery attempt from claim to record, and the batch step around it.
 
-use super::client::{ClientCache, DestinationError, check_address};
+use super::client::{ClientCache, DestinationError, USER_AGENT, check_address};
 use crate::clock::SharedClock;
 use crate::crypto::SecretBox;
 use crate::endpoint::Cidr;
@@ -14,6 +14,7 @@ use crate::store::deliveries::{self, AttemptRow, Claimed, Lease, Outcome};
 use crate::store::endpoints as endpoint_store;
 use crate::store::events as event_store;
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
@@ -114,12 +115,12 @@ impl Dispatcher {
         let event = event_store::get(&self.db, &delivery.event_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let endpoint = endpoint_store::get_any(&self.db, &delivery.endpoint_id).await?;
+        let endpoint = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?;
         let started_ms = self.clock.now_ms();
         let attempt_no = delivery.attempts + 1;
 
         // A deleted endpoint's deliveries end here; its logs stay.
-        let Some((endpoint, _)) = endpoint.filter(|(_, deleted)| !deleted) else {
+        let Some(endpoint) = endpoint else {
             deliveries::finish(&self.db, &delivery.id, lease, Outcome::Failed).await?;
             return Ok(());
         };
@@ -178,10 +179,7 @@ impl Dispatcher {
             _ => (None, None),
         };
         let mut logged_headers = request_headers.clone();
-        logged_headers.insert(
-            "user-agent".into(),
-            concat!("Hookline/", env!("CARGO_PKG_VERSION"), " (+webhooks)").into(),
-        );
+        logged_headers.insert("user-agent".into(), USER_AGENT.into());
         deliveries::insert_attempt(
             &self.db,
             &AttemptRow {
@@ -266,12 +264,12 @@ impl Dispatcher {
             );
         }
         // IP literals skip name resolution, so they are checked here.
-        let literal = match parsed.host() {
-            Some(url::Host::Ipv4(v4)) => Some(IpAddrOf::V4(v4)),
-            Some(url::Host::Ipv6(v6)) => Some(IpAddrOf::V6(v6)),
+        let literal: Option<IpAddr> = match parsed.host() {
+            Some(url::Host::Ipv4(v4)) => Some(v4.into()),
+            Some(url::Host::Ipv6(v6)) => Some(v6.into()),
             _ => None,
         };
-        if let Some(ip) = literal.map(IpAddrOf::into_ip)
+        if let Some(ip) = literal
             && let Err(e) = check_address(ip, policy.allow_private, allowlist)
         {
             return failed(destination_class(&e), e.to_string());
@@ -318,8 +316,8 @@ impl Dispatcher {
             headers: Some(response_headers),
             body: Some(body),
             retry_after,
-            // A 2xx whose body could not be read is still an answer; a timeout while
-            // reading a non-2xx body is recorded as the status.
+            // A 2xx whose body did not finish arriving counts as a timeout; for
+            // any other status the status itself already records the failure.
             error: body_error
                 .filter(|_| (200..300).contains(&status))
                 .map(|_| {
@@ -328,20 +326,6 @@ impl Dispatcher {
                         "the response body did not arrive in time".to_owned(),
                     )
                 }),
-        }
-    }
-}
-
-enum IpAddrOf {
-    V4(std::net::Ipv4Addr),
-    V6(std::net::Ipv6Addr),
-}
-
-impl IpAddrOf {
-    fn into_ip(self) -> std::net::IpAddr {
-        match self {
-            IpAddrOf::V4(v) => v.into(),
-            IpAddrOf::V6(v) => v.into(),
         }
     }
 }

@@ -187,24 +187,13 @@ pub async fn rotate(
     Ok(())
 }
 
-/// Any endpoint by id, deleted or not (the dispatcher's view).
-pub async fn get_any(db: &Db, id: &str) -> Result<Option<(EndpointRow, bool)>> {
-    let sql = format!("SELECT {COLUMNS} FROM endpoints WHERE id = $1");
+/// An endpoint that has not been deleted, whoever owns it (the dispatcher's view).
+pub async fn get_live(db: &Db, id: &str) -> Result<Option<EndpointRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM endpoints WHERE id = $1 AND NOT deleted");
     Ok(on_db!(db, |pool| {
-        let row = sqlx::query_as::<_, EndpointRow>(&sql)
+        sqlx::query_as::<_, EndpointRow>(&sql)
             .bind(id)
             .fetch_optional(pool)
-            .await?;
-        match row {
-            Some(row) => {
-                let deleted: bool =
-                    sqlx::query_scalar("SELECT deleted FROM endpoints WHERE id = $1")
-                        .bind(id)
-                        .fetch_one(pool)
-                        .await?;
-                Some((row, deleted))
-            }
-            None => None,
-        }
+            .await?
     }))
 }
