@@ -4,9 +4,12 @@
 use crate::error::AppError;
 use hookline::accounts::{SignedIn, ThrottlePolicy};
 use hookline::clock::SharedClock;
+use hookline::dispatch::Dispatcher;
 use hookline::store::Db;
 use hookline::{Mode, Role};
 use leptos::prelude::*;
+use std::net::IpAddr;
+use std::sync::Arc;
 use tower_sessions::Session;
 
 /// What the server hands every server function and page render.
@@ -15,6 +18,10 @@ pub struct PortalState {
     pub db: Db,
     pub clock: SharedClock,
     pub throttle: ThrottlePolicy,
+    /// Sends the portal's test events.
+    pub dispatcher: Arc<Dispatcher>,
+    /// The platform's egress IPs, shown where merchants configure their firewalls.
+    pub egress_ips: Vec<IpAddr>,
 }
 
 pub const USER_KEY: &str = "user_id";

@@ -35,6 +35,8 @@ pub mod ids;
 #[cfg(feature = "runtime")]
 pub mod ingest;
 #[cfg(feature = "runtime")]
+pub mod metrics;
+#[cfg(feature = "runtime")]
 pub mod password;
 #[cfg(feature = "runtime")]
 pub mod sessions;

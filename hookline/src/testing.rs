@@ -5,6 +5,8 @@
 //! and dropped afterwards, so tests run in parallel without seeing each other.
 //! [`backend_tests!`] turns one async test body into a test per backend.
 
+pub mod receiver;
+
 use crate::store::{Backend, Db};
 
 /// Where the PostgreSQL tests connect to create their databases.

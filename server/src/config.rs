@@ -6,10 +6,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::{Args, Parser, Subcommand};
+use hookline::retry::RetrySchedule;
 use serde::Deserialize;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/hookline.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -134,6 +136,32 @@ pub struct SettingsArgs {
     /// Log format: `text` for people, `json` for log collectors. [default: text]
     #[arg(long, env = "HOOKLINE_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+
+    /// Seconds to wait for a merchant's server to accept the connection. [default: 5]
+    #[arg(long, env = "HOOKLINE_CONNECT_TIMEOUT_SECS", global = true)]
+    pub connect_timeout_secs: Option<u64>,
+
+    /// Seconds a whole delivery attempt may take, answer included. [default: 10]
+    #[arg(long, env = "HOOKLINE_DELIVERY_TIMEOUT_SECS", global = true)]
+    pub delivery_timeout_secs: Option<u64>,
+
+    /// Waits between attempts, each spread by ±20 %. [default: 5s,5m,30m,2h,5h,10h,10h]
+    #[arg(long, env = "HOOKLINE_RETRY_SCHEDULE", global = true)]
+    pub retry_schedule: Option<String>,
+
+    /// Local address outgoing deliveries are sent from (one of the egress IPs). [default: any]
+    #[arg(long, env = "HOOKLINE_SOURCE_ADDRESS", global = true)]
+    pub source_address: Option<String>,
+
+    /// The platform's public egress IPs, comma-separated, shown to merchants
+    /// for their firewalls. [default: none shown]
+    #[arg(long, env = "HOOKLINE_EGRESS_IPS", global = true)]
+    pub egress_ips: Option<String>,
+
+    /// PEM file of extra certificate authorities trusted for deliveries, on
+    /// top of the public web roots (a private CA). [default: none]
+    #[arg(long, env = "HOOKLINE_EXTRA_ROOTS", global = true)]
+    pub extra_roots: Option<PathBuf>,
 }
 
 /// The same settings as read from the TOML file.
@@ -150,6 +178,12 @@ pub struct FileSettings {
     pub dev_allow_http: Option<bool>,
     pub dev_allow_private: Option<bool>,
     pub log_format: Option<String>,
+    pub connect_timeout_secs: Option<u64>,
+    pub delivery_timeout_secs: Option<u64>,
+    pub retry_schedule: Option<String>,
+    pub source_address: Option<String>,
+    pub egress_ips: Option<String>,
+    pub extra_roots: Option<PathBuf>,
 }
 
 /// A setting that could not be used, and why.
@@ -199,6 +233,18 @@ pub struct DevSettings {
     pub allow_private: bool,
 }
 
+/// How deliveries leave the platform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliverySettings {
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub retry_delays: Vec<Duration>,
+    pub source_address: Option<IpAddr>,
+    pub egress_ips: Vec<IpAddr>,
+    /// Contents of the extra roots file, read at start-up.
+    pub extra_roots_pem: Option<Vec<u8>>,
+}
+
 /// Everything the process needs, checked.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -211,6 +257,7 @@ pub struct Settings {
     pub site_root: PathBuf,
     pub dev: DevSettings,
     pub log_format: LogFormat,
+    pub delivery: DeliverySettings,
 }
 
 const S_DATABASE_URL: &str = "database URL (--database-url / HOOKLINE_DATABASE_URL)";
@@ -219,6 +266,14 @@ const S_PUBLIC_ORIGIN: &str = "public origin (--public-origin / HOOKLINE_PUBLIC_
 const S_SECRET_KEY: &str = "secret key (--secret-key / HOOKLINE_SECRET_KEY)";
 const S_INGEST_TOKEN: &str = "ingest token (--ingest-token / HOOKLINE_INGEST_TOKEN)";
 const S_LOG_FORMAT: &str = "log format (--log-format / HOOKLINE_LOG_FORMAT)";
+const S_CONNECT_TIMEOUT: &str =
+    "connect timeout (--connect-timeout-secs / HOOKLINE_CONNECT_TIMEOUT_SECS)";
+const S_DELIVERY_TIMEOUT: &str =
+    "delivery timeout (--delivery-timeout-secs / HOOKLINE_DELIVERY_TIMEOUT_SECS)";
+const S_RETRY_SCHEDULE: &str = "retry schedule (--retry-schedule / HOOKLINE_RETRY_SCHEDULE)";
+const S_SOURCE_ADDRESS: &str = "source address (--source-address / HOOKLINE_SOURCE_ADDRESS)";
+const S_EGRESS_IPS: &str = "egress IPs (--egress-ips / HOOKLINE_EGRESS_IPS)";
+const S_EXTRA_ROOTS: &str = "extra roots (--extra-roots / HOOKLINE_EXTRA_ROOTS)";
 const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
 
 impl FileSettings {
@@ -303,6 +358,65 @@ impl Settings {
             }
         };
 
+        let delivery = DeliverySettings {
+            connect_timeout: seconds(
+                S_CONNECT_TIMEOUT,
+                args.connect_timeout_secs.or(file.connect_timeout_secs),
+                5,
+            )?,
+            timeout: seconds(
+                S_DELIVERY_TIMEOUT,
+                args.delivery_timeout_secs.or(file.delivery_timeout_secs),
+                10,
+            )?,
+            retry_delays: match args.retry_schedule.or(file.retry_schedule) {
+                Some(raw) => {
+                    RetrySchedule::parse_delays(&raw).map_err(|e| bad(S_RETRY_SCHEDULE, e))?
+                }
+                None => hookline::retry::DEFAULT_DELAYS.to_vec(),
+            },
+            source_address: args
+                .source_address
+                .or(file.source_address)
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<IpAddr>()
+                        .map_err(|_| bad(S_SOURCE_ADDRESS, format!("`{raw}` is not an IP address")))
+                })
+                .transpose()?,
+            egress_ips: args
+                .egress_ips
+                .or(file.egress_ips)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|ip| {
+                    ip.parse::<IpAddr>()
+                        .map_err(|_| bad(S_EGRESS_IPS, format!("`{ip}` is not an IP address")))
+                })
+                .collect::<Result<_, _>>()?,
+            extra_roots_pem: args
+                .extra_roots
+                .or(file.extra_roots)
+                .map(|path| {
+                    let pem = std::fs::read(&path).map_err(|e| {
+                        bad(
+                            S_EXTRA_ROOTS,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                        return Err(bad(
+                            S_EXTRA_ROOTS,
+                            format!("{} holds no PEM certificate", path.display()),
+                        ));
+                    }
+                    Ok(pem)
+                })
+                .transpose()?,
+        };
+
         Ok(Settings {
             database_url: Secret::new(database_url),
             listen,
@@ -322,6 +436,7 @@ impl Settings {
                     .unwrap_or(false),
             },
             log_format,
+            delivery,
         })
     }
 
@@ -347,6 +462,17 @@ impl Settings {
 
     pub fn database_url_redacted(&self) -> String {
         hookline::store::redact_url(self.database_url.expose())
+    }
+}
+
+/// A whole number of seconds between 1 and 300.
+fn seconds(setting: &str, value: Option<u64>, default: u64) -> Result<Duration, ConfigError> {
+    match value.unwrap_or(default) {
+        n @ 1..=300 => Ok(Duration::from_secs(n)),
+        n => Err(bad(
+            setting,
+            format!("{n} is not between 1 and 300 seconds"),
+        )),
     }
 }
 
@@ -442,6 +568,30 @@ mod tests {
     }
 
     #[test]
+    fn delivery_settings() {
+        let s = Settings::merge(args(), FileSettings::default()).unwrap();
+        assert_eq!(s.delivery.connect_timeout, Duration::from_secs(5));
+        assert_eq!(s.delivery.timeout, Duration::from_secs(10));
+        assert_eq!(s.delivery.retry_delays.len(), 7);
+        assert!(s.delivery.egress_ips.is_empty());
+        let a = SettingsArgs {
+            delivery_timeout_secs: Some(3),
+            retry_schedule: Some("1s, 1m".into()),
+            egress_ips: Some("203.0.113.7, 2001:db8::7".into()),
+            source_address: Some("127.0.0.1".into()),
+            ..args()
+        };
+        let s = Settings::merge(a, FileSettings::default()).unwrap();
+        assert_eq!(s.delivery.timeout, Duration::from_secs(3));
+        assert_eq!(
+            s.delivery.retry_delays,
+            vec![Duration::from_secs(1), Duration::from_secs(60)]
+        );
+        assert_eq!(s.delivery.egress_ips.len(), 2);
+        assert_eq!(s.delivery.source_address, Some([127, 0, 0, 1].into()));
+    }
+
+    #[test]
     fn options_win_over_the_file() {
         let a = SettingsArgs {
             listen: Some("0.0.0.0:8080".into()),
@@ -516,6 +666,41 @@ mod tests {
                     ..args()
                 },
                 "HOOKLINE_LOG_FORMAT",
+            ),
+            (
+                SettingsArgs {
+                    delivery_timeout_secs: Some(0),
+                    ..args()
+                },
+                "HOOKLINE_DELIVERY_TIMEOUT_SECS",
+            ),
+            (
+                SettingsArgs {
+                    retry_schedule: Some("5s,often".into()),
+                    ..args()
+                },
+                "HOOKLINE_RETRY_SCHEDULE",
+            ),
+            (
+                SettingsArgs {
+                    egress_ips: Some("203.0.113.7, nope".into()),
+                    ..args()
+                },
+                "HOOKLINE_EGRESS_IPS",
+            ),
+            (
+                SettingsArgs {
+                    source_address: Some("eth0".into()),
+                    ..args()
+                },
+                "HOOKLINE_SOURCE_ADDRESS",
+            ),
+            (
+                SettingsArgs {
+                    extra_roots: Some("/nonexistent/roots.pem".into()),
+                    ..args()
+                },
+                "HOOKLINE_EXTRA_ROOTS",
             ),
         ];
         for (a, name) in cases {

@@ -5,6 +5,7 @@ use crate::error::ServerError;
 use hookline::clock::SharedClock;
 use hookline::crypto::SecretBox;
 use hookline::dispatch::{ClientCache, DeliveryPolicy, Dispatcher};
+use hookline::metrics::Metrics;
 use hookline::retry::RetrySchedule;
 use hookline::store::Db;
 use std::sync::Arc;
@@ -13,7 +14,12 @@ use std::time::Duration;
 /// How often an idle node looks for due work.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
-pub fn build(settings: &Settings, db: Db, clock: SharedClock) -> Result<Dispatcher, ServerError> {
+pub fn build(
+    settings: &Settings,
+    db: Db,
+    clock: SharedClock,
+    metrics: Arc<Metrics>,
+) -> Result<Dispatcher, ServerError> {
     let key = settings
         .secret_key
         .as_ref()
@@ -22,17 +28,24 @@ pub fn build(settings: &Settings, db: Db, clock: SharedClock) -> Result<Dispatch
         db,
         sbox: SecretBox::new(key.expose()),
         clock,
-        schedule: RetrySchedule::default(),
+        schedule: RetrySchedule {
+            delays: settings.delivery.retry_delays.clone(),
+            ..RetrySchedule::default()
+        },
         clients: ClientCache::new(DeliveryPolicy {
+            connect_timeout: settings.delivery.connect_timeout,
+            timeout: settings.delivery.timeout,
             allow_http: settings.dev.allow_http,
             allow_private: settings.dev.allow_private,
-            ..DeliveryPolicy::default()
+            source_address: settings.delivery.source_address,
+            extra_roots_pem: settings.delivery.extra_roots_pem.iter().cloned().collect(),
         }),
         node_id: node_id(),
         lease: Duration::from_secs(60),
         batch_size: 100,
         max_in_flight: 64,
         max_per_endpoint: 8,
+        metrics,
     })
 }
 

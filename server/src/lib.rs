@@ -14,6 +14,7 @@ use app::state::PortalState;
 use hookline::accounts::ThrottlePolicy;
 use hookline::clock::SharedClock;
 use hookline::dispatch::Dispatcher;
+use hookline::metrics::Metrics;
 use hookline::store::Db;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -60,17 +61,21 @@ pub async fn start(
             ServerError::Database(format!("{} ({})", e, settings.database_url_redacted()))
         })?;
     let addr = listener.local_addr().map_err(ServerError::Io)?;
-    let portal = PortalState {
-        db: db.clone(),
-        clock: runtime.clock.clone(),
-        throttle: runtime.throttle,
-    };
-    let router = http::router(&settings, portal).await?;
+    let metrics = Arc::new(Metrics::new());
     let dispatcher = Arc::new(dispatcher::build(
         &settings,
         db.clone(),
         runtime.clock.clone(),
+        metrics.clone(),
     )?);
+    let portal = PortalState {
+        db: db.clone(),
+        clock: runtime.clock.clone(),
+        throttle: runtime.throttle,
+        dispatcher: dispatcher.clone(),
+        egress_ips: settings.delivery.egress_ips.clone(),
+    };
+    let router = http::router(&settings, portal, metrics).await?;
     if runtime.run_dispatcher {
         tokio::spawn(dispatcher::run(dispatcher.clone()));
     }

@@ -5,4 +5,4 @@ pub mod client;
 pub mod worker;
 
 pub use client::{ClientCache, DeliveryPolicy, DestinationError};
-pub use worker::{Dispatcher, ErrorClass};
+pub use worker::{Dispatcher, ErrorClass, TestDelivery};

@@ -5,14 +5,16 @@ use crate::clock::SharedClock;
 use crate::crypto::SecretBox;
 use crate::endpoint::Cidr;
 use crate::error::{Error, Result};
-use crate::events::{Envelope, EventType, Timestamp, versions};
+use crate::events::samples::sample_data;
+use crate::events::{Envelope, EventData, EventType, Timestamp, versions};
 use crate::ids;
+use crate::metrics::Metrics;
 use crate::retry::RetrySchedule;
 use crate::signing::signature_header;
 use crate::store::Db;
 use crate::store::deliveries::{self, AttemptRow, Claimed, Lease, Outcome};
 use crate::store::endpoints as endpoint_store;
-use crate::store::events as event_store;
+use crate::store::events::{self as event_store, EventRow};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -64,6 +66,44 @@ pub struct Dispatcher {
     /// Attempts in flight at once to one endpoint from this node, so one
     /// merchant's slow server cannot take every worker slot.
     pub max_per_endpoint: usize,
+    pub metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("node_id", &self.node_id)
+            .field("batch_size", &self.batch_size)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_per_endpoint", &self.max_per_endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One recorded attempt and what decides the delivery's next state.
+struct Attempted {
+    record: AttemptRow,
+    request_headers: BTreeMap<String, String>,
+    response_headers: BTreeMap<String, String>,
+    retry_after: Option<Duration>,
+    success: bool,
+}
+
+/// What "send test event" shows the merchant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestDelivery {
+    pub event_id: String,
+    pub delivery_id: String,
+    pub success: bool,
+    pub status: Option<u16>,
+    pub latency_ms: i64,
+    pub request_headers: BTreeMap<String, String>,
+    pub request_body: String,
+    pub response_headers: BTreeMap<String, String>,
+    /// Up to [`MAX_RESPONSE_BODY`] bytes.
+    pub response_body: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
 }
 
 /// What a sent request came back with.
@@ -111,19 +151,52 @@ impl Dispatcher {
         Ok(n)
     }
 
+    /// One attempt of a claimed delivery, then its next state: done, due
+    /// again on the retry schedule, or failed after the last attempt.
     async fn attempt(&self, delivery: &Claimed, lease: &Lease) -> Result<()> {
-        let event = event_store::get(&self.db, &delivery.event_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let endpoint = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?;
-        let started_ms = self.clock.now_ms();
-        let attempt_no = delivery.attempts + 1;
-
-        // A deleted endpoint's deliveries end here; its logs stay.
-        let Some(endpoint) = endpoint else {
+        let Some(done) = self.attempt_once(delivery, lease).await? else {
+            // A deleted endpoint's deliveries end here; its logs stay.
             deliveries::finish(&self.db, &delivery.id, lease, Outcome::Failed).await?;
             return Ok(());
         };
+        let outcome = if done.success {
+            Outcome::Succeeded
+        } else {
+            let unit: f64 = rand::random();
+            match self
+                .schedule
+                .next_delay(done.record.attempt_no as usize, unit, done.retry_after)
+            {
+                Some(delay) => Outcome::RetryAt(self.clock.now_ms() + delay.as_millis() as i64),
+                None => Outcome::Failed,
+            }
+        };
+        let kept = deliveries::finish(&self.db, &delivery.id, lease, outcome).await?;
+        tracing::info!(
+            event_id = %done.record.event_id,
+            delivery_id = %delivery.id,
+            endpoint_id = %done.record.endpoint_id,
+            attempt = done.record.attempt_no,
+            status = ?done.record.response_status,
+            error = ?done.record.error_class,
+            latency_ms = done.record.latency_ms,
+            lease_kept = kept,
+            "delivery attempt"
+        );
+        Ok(())
+    }
+
+    /// Signs, sends and records one attempt; `None` when the endpoint is gone.
+    async fn attempt_once(&self, delivery: &Claimed, _lease: &Lease) -> Result<Option<Attempted>> {
+        let event = event_store::get(&self.db, &delivery.event_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let Some(endpoint) = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?
+        else {
+            return Ok(None);
+        };
+        let started_ms = self.clock.now_ms();
+        let attempt_no = delivery.attempts + 1;
 
         let event_type: EventType = event.event_type.parse().map_err(Error::Internal)?;
         let stored: serde_json::Value =
@@ -167,69 +240,125 @@ impl Dispatcher {
                 body.clone(),
             )
             .await;
-        let latency_ms = started.elapsed().as_millis() as i64;
+        let elapsed = started.elapsed();
+        let latency_ms = elapsed.as_millis() as i64;
 
         let success = sent.error.is_none() && sent.status.is_some_and(|s| (200..300).contains(&s));
         let (error_class, error_message) = match (&sent.error, sent.status) {
-            (Some((class, message)), _) => (Some(class.as_str().to_owned()), Some(message.clone())),
+            (Some((class, message)), _) => (Some(*class), Some(message.clone())),
             (None, Some(s)) if !success => (
-                Some(ErrorClass::HttpStatus.as_str().to_owned()),
+                Some(ErrorClass::HttpStatus),
                 Some(format!("answered HTTP {s}")),
             ),
             _ => (None, None),
         };
-        let mut logged_headers = request_headers.clone();
+        self.metrics.attempt(error_class, elapsed);
+        let mut logged_headers = request_headers;
         logged_headers.insert("user-agent".into(), USER_AGENT.into());
-        deliveries::insert_attempt(
-            &self.db,
-            &AttemptRow {
-                id: ids::attempt_id(),
-                delivery_id: delivery.id.clone(),
-                event_id: event.id.clone(),
-                endpoint_id: endpoint.id.clone(),
-                attempt_no,
-                started_ms,
-                latency_ms,
-                url: endpoint.url.clone(),
-                request_headers: serde_json::to_string(&logged_headers).unwrap_or_default(),
-                request_body: String::from_utf8_lossy(&body).into_owned(),
-                response_status: sent.status.map(i64::from),
-                response_headers: sent
-                    .headers
-                    .as_ref()
-                    .map(|h| serde_json::to_string(h).unwrap_or_default()),
-                response_body: sent.body.clone(),
-                error_class: error_class.clone(),
-                error_message,
-            },
-        )
-        .await?;
+        let record = AttemptRow {
+            id: ids::attempt_id(),
+            delivery_id: delivery.id.clone(),
+            event_id: event.id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            attempt_no,
+            started_ms,
+            latency_ms,
+            url: endpoint.url.clone(),
+            request_headers: serde_json::to_string(&logged_headers).unwrap_or_default(),
+            request_body: String::from_utf8_lossy(&body).into_owned(),
+            response_status: sent.status.map(i64::from),
+            response_headers: sent
+                .headers
+                .as_ref()
+                .map(|h| serde_json::to_string(h).unwrap_or_default()),
+            response_body: sent.body,
+            error_class: error_class.map(|c| c.as_str().to_owned()),
+            error_message,
+        };
+        deliveries::insert_attempt(&self.db, &record).await?;
+        Ok(Some(Attempted {
+            record,
+            request_headers: logged_headers,
+            response_headers: sent.headers.unwrap_or_default(),
+            retry_after: sent.retry_after,
+            success,
+        }))
+    }
 
-        let outcome = if success {
+    /// The portal's "send test event": one signed attempt of a sample `event_type`
+    /// payload to the merchant's endpoint, now, recorded in the logs as a test
+    /// and never retried. Another merchant's endpoint is `NotFound`.
+    pub async fn send_test_event(
+        &self,
+        merchant_id: &str,
+        endpoint_id: &str,
+        event_type: EventType,
+    ) -> Result<TestDelivery> {
+        let endpoint = endpoint_store::get_live(&self.db, endpoint_id)
+            .await?
+            .filter(|e| e.merchant_id == merchant_id)
+            .ok_or(Error::NotFound)?;
+        let now = self.clock.now_ms();
+        let data = sample_data(event_type, now);
+        let resource_id = EventData::parse(event_type, &data)
+            .map_err(|e| Error::Internal(format!("sample {event_type}: {e}")))?
+            .resource_id()
+            .to_owned();
+        let event = EventRow {
+            id: ids::event_id(),
+            merchant_id: merchant_id.to_owned(),
+            mode: endpoint.mode.clone(),
+            event_type: event_type.as_str().to_owned(),
+            resource_id,
+            data: data.to_string(),
+            created_ms: now,
+        };
+        // Leased to this call for longer than one attempt can take, so no
+        // dispatcher claims it; the lease ends when the outcome is recorded.
+        let policy = self.clients.policy();
+        let lease = Lease {
+            owner: format!("{}:test", self.node_id),
+            until_ms: now + (policy.connect_timeout + policy.timeout).as_millis() as i64 + 60_000,
+        };
+        let delivery_id = event_store::insert_test(&self.db, &event, &endpoint.id, &lease).await?;
+        let claimed = Claimed {
+            id: delivery_id.clone(),
+            event_id: event.id.clone(),
+            endpoint_id: endpoint.id.clone(),
+            attempts: 0,
+        };
+        let done = self
+            .attempt_once(&claimed, &lease)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let outcome = if done.success {
             Outcome::Succeeded
         } else {
-            let unit: f64 = rand::random();
-            match self
-                .schedule
-                .next_delay(attempt_no as usize, unit, sent.retry_after)
-            {
-                Some(delay) => Outcome::RetryAt(self.clock.now_ms() + delay.as_millis() as i64),
-                None => Outcome::Failed,
-            }
+            Outcome::Failed
         };
-        let kept = deliveries::finish(&self.db, &delivery.id, lease, outcome).await?;
+        deliveries::finish(&self.db, &delivery_id, &lease, outcome).await?;
         tracing::info!(
             event_id = %event.id,
-            delivery_id = %delivery.id,
+            delivery_id = %delivery_id,
             endpoint_id = %endpoint.id,
-            attempt = attempt_no,
-            status = ?sent.status,
-            error = ?error_class,
-            latency_ms,
-            lease_kept = kept,
-            "delivery attempt"
+            status = ?done.record.response_status,
+            error = ?done.record.error_class,
+            latency_ms = done.record.latency_ms,
+            "test event sent"
         );
-        Ok(())
+        Ok(TestDelivery {
+            event_id: event.id,
+            delivery_id,
+            success: done.success,
+            status: done.record.response_status.map(|s| s as u16),
+            latency_ms: done.record.latency_ms,
+            request_headers: done.request_headers,
+            request_body: done.record.request_body,
+            response_headers: done.response_headers,
+            response_body: done.record.response_body,
+            error_class: done.record.error_class,
+            error_message: done.record.error_message,
+        })
     }
 
     async fn send(
@@ -383,6 +512,16 @@ fn classify(err: &reqwest::Error) -> (ErrorClass, String) {
         source = e.source();
     }
     let message = chain.join(": ");
+    // rustls' error can arrive wrapped in a type of the connector's own; its
+    // message still names the certificate or the handshake.
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("peer certificate")
+        || lower.contains("certificate not valid")
+        || lower.contains("handshake")
+        || lower.contains("tls")
+    {
+        return (ErrorClass::Tls, message);
+    }
     if err.is_timeout() {
         (ErrorClass::Timeout, message)
     } else {

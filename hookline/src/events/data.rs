@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The acquirer's or platform's answer, as a code and a human message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Response {
     pub code: String,
@@ -14,6 +15,7 @@ pub struct Response {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayinStatus {
     Succeeded,
@@ -22,6 +24,7 @@ pub enum PayinStatus {
 
 /// `payin.succeeded` and `payin.failed`: a customer's payment to the merchant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Payin {
     pub transaction_id: String,
@@ -40,6 +43,7 @@ pub struct Payin {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayoutStatus {
     Pending,
@@ -52,6 +56,7 @@ pub enum PayoutStatus {
 
 /// `payout.updated`: money moving from the platform to the merchant's bank.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Payout {
     pub payout_id: String,
@@ -70,6 +75,7 @@ pub struct Payout {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     Pending,
@@ -79,6 +85,7 @@ pub enum RefundStatus {
 
 /// `refund.updated`: money returned to a customer for an earlier pay-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Refund {
     pub refund_id: String,
@@ -97,6 +104,7 @@ pub struct Refund {
 
 /// `api.error`: a request the merchant made to the platform's API failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApiError {
     pub request_id: String,
@@ -113,6 +121,7 @@ pub struct ApiError {
 /// `balance.threshold_warning`: the available balance fell below the
 /// threshold the merchant asked to be warned about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BalanceThresholdWarning {
     pub balance_id: String,

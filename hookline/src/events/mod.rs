@@ -5,6 +5,8 @@
 pub mod data;
 pub mod money;
 pub mod samples;
+#[cfg(feature = "runtime")]
+pub mod schema;
 pub mod timestamp;
 pub mod versions;
 

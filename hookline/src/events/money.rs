@@ -12,6 +12,11 @@ MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD 
 QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD \
 TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
 
+/// Every code [`Currency::parse`] accepts.
+pub fn iso_4217_codes() -> impl Iterator<Item = &'static str> {
+    ISO_4217.split_ascii_whitespace()
+}
+
 /// A checked ISO 4217 currency code such as `EUR`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -20,7 +25,7 @@ pub struct Currency(String);
 impl Currency {
     pub fn parse(code: &str) -> Result<Currency, String> {
         let well_formed = code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase());
-        if well_formed && ISO_4217.split_ascii_whitespace().any(|c| c == code) {
+        if well_formed && iso_4217_codes().any(|c| c == code) {
             Ok(Currency(code.to_owned()))
         } else {
             Err(format!(
@@ -49,6 +54,7 @@ impl fmt::Display for Currency {
 
 /// An amount in the currency's minor unit (cents for EUR, yen for JPY).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Money {
     pub value: i64,

@@ -3,7 +3,8 @@
 //! version when they are sent.
 //!
 //! To add a version: append its date to [`VERSIONS`] and append to
-//! [`DOWNGRADES`] the function that turns the new format into the previous one.
+//! [`DOWNGRADES`] the step that turns the new format into the previous one
+//! (the data, and the JSON Schema that describes it).
 
 use super::EventType;
 use serde_json::{Map, Value};
@@ -11,11 +12,28 @@ use serde_json::{Map, Value};
 /// Every version, oldest first. The last one is the format events are stored in.
 pub const VERSIONS: &[&str] = &["2025-06-01", "2026-09-01"];
 
-/// Turns one version's data object into the previous version's.
-type Downgrade = fn(EventType, Map<String, Value>) -> Map<String, Value>;
+/// Turns one version's data, and the schema of that data, into the previous version's.
+pub(crate) struct Downgrade {
+    pub data: fn(EventType, Map<String, Value>) -> Map<String, Value>,
+    /// Works on the data schema's `properties` and `required` list.
+    pub schema: fn(EventType, &mut Map<String, Value>, &mut Vec<String>),
+}
 
 /// `DOWNGRADES[i]` turns data of `VERSIONS[i + 1]` into data of `VERSIONS[i]`.
-const DOWNGRADES: &[Downgrade] = &[to_2025_06_01];
+pub(crate) const DOWNGRADES: &[Downgrade] = &[Downgrade {
+    data: to_2025_06_01,
+    schema: schema_to_2025_06_01,
+}];
+
+/// The index of `version` in [`VERSIONS`], or a message listing the known ones.
+pub(crate) fn position(version: &str) -> Result<usize, String> {
+    VERSIONS.iter().position(|v| *v == version).ok_or_else(|| {
+        format!(
+            "unknown payload version `{version}`; known: {}",
+            VERSIONS.join(", ")
+        )
+    })
+}
 
 pub fn latest() -> &'static str {
     VERSIONS[VERSIONS.len() - 1]
@@ -40,17 +58,12 @@ pub fn summary(version: &str) -> &'static str {
 
 /// Renders stored (newest-format) `data` for `version`.
 pub fn render(event_type: EventType, data: &Value, version: &str) -> Result<Value, String> {
-    let target = VERSIONS.iter().position(|v| *v == version).ok_or_else(|| {
-        format!(
-            "unknown payload version `{version}`; known: {}",
-            VERSIONS.join(", ")
-        )
-    })?;
+    let target = position(version)?;
     let Value::Object(mut map) = data.clone() else {
         return Ok(data.clone());
     };
     for step in (target..DOWNGRADES.len()).rev() {
-        map = DOWNGRADES[step](event_type, map);
+        map = (DOWNGRADES[step].data)(event_type, map);
     }
     Ok(Value::Object(map))
 }
@@ -90,6 +103,45 @@ fn to_2025_06_01(_: EventType, data: Map<String, Value>) -> Map<String, Value> {
         }
     }
     out
+}
+
+/// The same flattening on the schema: a money property becomes its amount
+/// (and the shared `currency`), `response` becomes its two fields.
+fn schema_to_2025_06_01(
+    _: EventType,
+    properties: &mut Map<String, Value>,
+    required: &mut Vec<String>,
+) {
+    let old = std::mem::take(properties);
+    let was_required: Vec<String> = std::mem::take(required);
+    let mut keep = |name: String, schema: Value, req: bool| {
+        if req && !required.contains(&name) {
+            required.push(name.clone());
+        }
+        properties.insert(name, schema);
+    };
+    for (key, schema) in old {
+        let req = was_required.contains(&key);
+        let inner = schema.get("properties").cloned().unwrap_or(Value::Null);
+        if key == "response" && inner.get("code").is_some() {
+            keep("response_code".into(), inner["code"].clone(), req);
+            keep("response_message".into(), inner["message"].clone(), req);
+        } else if inner.get("value").is_some() && inner.get("currency").is_some() {
+            let amount_key = if key == "amount" {
+                key.clone()
+            } else {
+                format!("{key}_amount")
+            };
+            let mut amount = inner["value"].clone();
+            if let (Some(obj), Some(desc)) = (amount.as_object_mut(), schema.get("description")) {
+                obj.insert("description".into(), desc.clone());
+            }
+            keep(amount_key, amount, req);
+            keep("currency".into(), inner["currency"].clone(), req);
+        } else {
+            keep(key, schema, req);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -88,6 +88,23 @@ pub async fn finish(db: &Db, delivery_id: &str, lease: &Lease, outcome: Outcome)
     Ok(updated == 1)
 }
 
+/// How many deliveries are in each state at `now`: `due`, `scheduled`,
+/// `in_flight` (leased), `succeeded` and `failed`.
+pub async fn queue_depth(db: &Db, now: Millis) -> Result<Vec<(String, i64)>> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT CASE WHEN status <> 'pending' THEN status \
+                         WHEN lease_until_ms > $1 THEN 'in_flight' \
+                         WHEN next_attempt_ms <= $1 THEN 'due' \
+                         ELSE 'scheduled' END AS state, COUNT(*) \
+             FROM deliveries GROUP BY 1",
+        )
+        .bind(now)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
 /// `(status, attempts)` of a delivery.
 pub async fn state(db: &Db, delivery_id: &str) -> Result<Option<(String, i64)>> {
     Ok(on_db!(db, |pool| {

@@ -5,6 +5,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
 use crate::store::Db;
+use crate::store::deliveries::Lease;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {
@@ -106,6 +107,59 @@ pub async fn insert_with_fanout(
         tx.commit().await?;
         Ok(Inserted::New(fanned_out))
     })
+}
+
+/// Stores a test event for one endpoint with its delivery already leased to
+/// the caller, so no dispatcher picks it up: the caller makes the one attempt.
+pub async fn insert_test(
+    db: &Db,
+    event: &EventRow,
+    endpoint_id: &str,
+    lease: &Lease,
+) -> Result<String> {
+    let delivery_id = format!("dlv_{}_{endpoint_id}", event.id.trim_start_matches("evt_"));
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO events ({EVENT_COLUMNS}, is_test) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&event.id)
+        .bind(&event.merchant_id)
+        .bind(&event.mode)
+        .bind(&event.event_type)
+        .bind(&event.resource_id)
+        .bind(&event.data)
+        .bind(event.created_ms)
+        .bind(true)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, \
+               created_ms, lease_owner, lease_until_ms) \
+             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6, $7)",
+        )
+        .bind(&delivery_id)
+        .bind(&event.id)
+        .bind(endpoint_id)
+        .bind(&event.merchant_id)
+        .bind(event.created_ms)
+        .bind(&lease.owner)
+        .bind(lease.until_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    });
+    Ok(delivery_id)
+}
+
+/// Whether the event was made by "send test event".
+pub async fn is_test(db: &Db, id: &str) -> Result<Option<bool>> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_scalar::<_, bool>("SELECT is_test FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
 }
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<EventRow>> {

@@ -12,6 +12,7 @@ use hookline::endpoints;
 use hookline::events::EventType;
 use hookline::events::samples::sample_data;
 use hookline::ingest::{self, PublishInput};
+use hookline::metrics::Metrics;
 use hookline::mode::Mode;
 use hookline::retry::RetrySchedule;
 use hookline::signing::verify;
@@ -89,6 +90,7 @@ fn dispatcher(db: &Db, clock: &Arc<ManualClock>, allow_private: bool) -> Arc<Dis
         batch_size: 50,
         max_in_flight: 16,
         max_per_endpoint: 3,
+        metrics: Arc::new(Metrics::new()),
     })
 }
 
@@ -315,6 +317,46 @@ backend_tests! {
         let attempts = deliveries::attempts_of(&t.db, &delivery_id(&s)).await.unwrap();
         assert_eq!(attempts[0].error_class.as_deref(), Some("blocked_destination"));
         assert!(attempts[0].error_message.as_deref().unwrap().contains("loopback"));
+    }
+
+    async fn every_internal_address_class_is_refused(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "ssrf@acme.example").await;
+        let rules = EndpointRules { allow_http: false, opt_in_approved: false };
+        let hosts = [
+            ("127.0.0.1", "loopback"),
+            ("[::1]", "loopback"),
+            ("10.0.0.1", "private"),
+            ("169.254.169.254", "link-local"),
+            ("[::ffff:127.0.0.1]", "loopback"),
+            ("[fd00::1]", "private"),
+            ("100.64.0.1", "carrier-grade NAT"),
+        ];
+        let mut ids = Vec::new();
+        for (host, _) in hosts {
+            let input = EndpointInput {
+                url: format!("https://{host}/hook"),
+                event_types: vec!["payin.succeeded".into()],
+                ..EndpointInput::default()
+            };
+            ids.push(endpoints::create(&t.db, &sbox(), &*clock, &m, Mode::Live, &input, rules).await.unwrap().id);
+        }
+        let event = ingest::publish(&t.db, &*clock, &PublishInput {
+            merchant_id: m.clone(),
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+        }, None).await.unwrap().event.id;
+        assert_eq!(dispatcher(&t.db, &clock, false).step().await.unwrap(), hosts.len());
+        for ((host, kind), id) in hosts.iter().zip(&ids) {
+            let delivery = format!("dlv_{}_{id}", event.trim_start_matches("evt_"));
+            let attempts = deliveries::attempts_of(&t.db, &delivery).await.unwrap();
+            assert_eq!(attempts.len(), 1, "{host}");
+            assert_eq!(attempts[0].error_class.as_deref(), Some("blocked_destination"), "{host}");
+            let message = attempts[0].error_message.clone().unwrap();
+            assert!(message.contains(kind), "{host}: {message}");
+        }
     }
 
     async fn names_resolving_to_internal_addresses_are_refused(backend) {

@@ -6,3 +6,5 @@ mod deliveries;
 mod dispatch;
 mod endpoints;
 mod ingest;
+mod receivers;
+mod schemas;

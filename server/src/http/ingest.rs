@@ -87,6 +87,9 @@ pub async fn publish(State(state): State<AppState>, req: Request) -> Result<Resp
         key.as_deref(),
     )
     .await?;
+    if !published.replayed {
+        state.metrics.published(1);
+    }
     tracing::info!(
         event_id = %published.event.id,
         merchant_id = %published.event.merchant_id,
@@ -181,7 +184,12 @@ pub async fn publish_batch(
         )
         .await
         {
-            Ok(p) => results.push(with_replayed(p.event, p.replayed)),
+            Ok(p) => {
+                if !p.replayed {
+                    state.metrics.published(1);
+                }
+                results.push(with_replayed(p.event, p.replayed))
+            }
             Err(hookline::Error::Validation(fields)) => {
                 // Only database-backed checks (an unknown merchant) get here.
                 let mut e = FieldErrors::new();

@@ -3,7 +3,9 @@
 
 mod health;
 mod ingest;
+mod metrics;
 pub mod problem;
+mod schemas;
 mod security;
 mod server_fns;
 
@@ -14,6 +16,7 @@ use app::{App, shell};
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
+use hookline::metrics::Metrics;
 use hookline::sessions::DbSessionStore;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -29,9 +32,14 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub portal: PortalState,
     pub ingest_token: Secret<String>,
+    pub metrics: Arc<Metrics>,
 }
 
-pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, ServerError> {
+pub async fn router(
+    settings: &Settings,
+    portal: PortalState,
+    metrics: Arc<Metrics>,
+) -> Result<Router, ServerError> {
     let leptos_options = LeptosOptions::builder()
         .output_name("hookline")
         .site_root(settings.site_root.display().to_string())
@@ -45,6 +53,7 @@ pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, 
             .ingest_token
             .clone()
             .ok_or_else(|| ServerError::Internal("serving needs the ingest token".into()))?,
+        metrics,
     };
 
     let store = DbSessionStore::new(&portal.db)
@@ -70,6 +79,9 @@ pub async fn router(settings: &Settings, portal: PortalState) -> Result<Router, 
         .route("/internal/v1/events/batch", post(ingest::publish_batch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/schemas", get(schemas::index))
+        .route("/schemas/{version}/{file}", get(schemas::schema))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

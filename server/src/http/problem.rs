@@ -33,6 +33,16 @@ impl Problem {
         }
     }
 
+    /// A path naming something that does not exist, with the part at fault.
+    pub fn not_found(errors: FieldErrors) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            title: "Not found",
+            detail: errors.to_string(),
+            errors: errors.0,
+        }
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
