@@ -11,6 +11,8 @@ use crate::mode::Mode;
 use crate::signing::SigningSecret;
 use crate::store::Db;
 use crate::store::endpoints::{self as store, EndpointRow, SecretRow};
+pub use crate::store::health::HeldDeliveries;
+use crate::store::health::{self, DisabledReason};
 use std::time::Duration;
 
 fn view(row: EndpointRow, types: Vec<String>) -> Result<EndpointView> {
@@ -95,6 +97,33 @@ pub async fn list(db: &Db, merchant_id: &str, mode: Mode) -> Result<Vec<Endpoint
         .into_iter()
         .map(|(row, types)| view(row, types))
         .collect()
+}
+
+/// The merchant turns an endpoint off. Its pending deliveries are held, and
+/// new events are not sent to it until it is enabled again.
+pub async fn disable(
+    db: &Db,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    endpoint_id: &str,
+) -> Result<()> {
+    get(db, merchant_id, endpoint_id).await?;
+    health::disable(db, endpoint_id, DisabledReason::Merchant, clock.now_ms()).await?;
+    Ok(())
+}
+
+/// Turns an endpoint on again, whoever turned it off, with a clean health
+/// record. The deliveries held meanwhile are delivered now or discarded, as
+/// the merchant chooses; answers how many.
+pub async fn enable(
+    db: &Db,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    endpoint_id: &str,
+    held: HeldDeliveries,
+) -> Result<u64> {
+    get(db, merchant_id, endpoint_id).await?;
+    health::enable(db, endpoint_id, held, clock.now_ms()).await
 }
 
 /// The secrets that sign a delivery made at the clock's time, current first.

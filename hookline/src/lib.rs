@@ -39,6 +39,8 @@ pub mod metrics;
 #[cfg(feature = "runtime")]
 pub mod password;
 #[cfg(feature = "runtime")]
+pub mod retention;
+#[cfg(feature = "runtime")]
 pub mod sessions;
 #[cfg(feature = "runtime")]
 pub mod signing;

@@ -162,6 +162,21 @@ pub struct SettingsArgs {
     /// top of the public web roots (a private CA). [default: none]
     #[arg(long, env = "HOOKLINE_EXTRA_ROOTS", global = true)]
     pub extra_roots: Option<PathBuf>,
+
+    /// Seconds a node holds the deliveries it claimed; after a crash another
+    /// node takes them over once this runs out. Must exceed the connect and
+    /// delivery timeouts together. [default: 60]
+    #[arg(long, env = "HOOKLINE_LEASE_SECS", global = true)]
+    pub lease_secs: Option<u64>,
+
+    /// Hours an endpoint may fail without a single success before it is
+    /// disabled (its events are then held). [default: 120]
+    #[arg(long, env = "HOOKLINE_AUTO_DISABLE_AFTER_HOURS", global = true)]
+    pub auto_disable_after_hours: Option<u64>,
+
+    /// Days events, deliveries and attempts are kept. [default: 30]
+    #[arg(long, env = "HOOKLINE_RETENTION_DAYS", global = true)]
+    pub retention_days: Option<u64>,
 }
 
 /// The same settings as read from the TOML file.
@@ -184,6 +199,9 @@ pub struct FileSettings {
     pub source_address: Option<String>,
     pub egress_ips: Option<String>,
     pub extra_roots: Option<PathBuf>,
+    pub lease_secs: Option<u64>,
+    pub auto_disable_after_hours: Option<u64>,
+    pub retention_days: Option<u64>,
 }
 
 /// A setting that could not be used, and why.
@@ -243,6 +261,9 @@ pub struct DeliverySettings {
     pub egress_ips: Vec<IpAddr>,
     /// Contents of the extra roots file, read at start-up.
     pub extra_roots_pem: Option<Vec<u8>>,
+    pub lease: Duration,
+    pub auto_disable_after: Duration,
+    pub retention: Duration,
 }
 
 /// Everything the process needs, checked.
@@ -274,6 +295,10 @@ const S_RETRY_SCHEDULE: &str = "retry schedule (--retry-schedule / HOOKLINE_RETR
 const S_SOURCE_ADDRESS: &str = "source address (--source-address / HOOKLINE_SOURCE_ADDRESS)";
 const S_EGRESS_IPS: &str = "egress IPs (--egress-ips / HOOKLINE_EGRESS_IPS)";
 const S_EXTRA_ROOTS: &str = "extra roots (--extra-roots / HOOKLINE_EXTRA_ROOTS)";
+const S_LEASE: &str = "lease (--lease-secs / HOOKLINE_LEASE_SECS)";
+const S_AUTO_DISABLE: &str =
+    "auto-disable period (--auto-disable-after-hours / HOOKLINE_AUTO_DISABLE_AFTER_HOURS)";
+const S_RETENTION: &str = "retention (--retention-days / HOOKLINE_RETENTION_DAYS)";
 const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
 
 impl FileSettings {
@@ -415,7 +440,42 @@ impl Settings {
                     Ok(pem)
                 })
                 .transpose()?,
+            lease: Duration::from_secs(args.lease_secs.or(file.lease_secs).unwrap_or(60)),
+            auto_disable_after: match args
+                .auto_disable_after_hours
+                .or(file.auto_disable_after_hours)
+            {
+                None => Duration::from_secs(120 * 3600),
+                Some(h @ 1..=8760) => Duration::from_secs(h * 3600),
+                Some(h) => {
+                    return Err(bad(
+                        S_AUTO_DISABLE,
+                        format!("{h} is not between 1 and 8760 hours"),
+                    ));
+                }
+            },
+            retention: match args.retention_days.or(file.retention_days) {
+                None => Duration::from_secs(30 * 24 * 3600),
+                Some(d @ 1..=3650) => Duration::from_secs(d * 24 * 3600),
+                Some(d) => {
+                    return Err(bad(
+                        S_RETENTION,
+                        format!("{d} is not between 1 and 3650 days"),
+                    ));
+                }
+            },
         };
+        let slowest = delivery.connect_timeout + delivery.timeout;
+        if delivery.lease <= slowest {
+            return Err(bad(
+                S_LEASE,
+                format!(
+                    "{} s must be longer than the connect and delivery timeouts together ({} s)",
+                    delivery.lease.as_secs(),
+                    slowest.as_secs()
+                ),
+            ));
+        }
 
         Ok(Settings {
             database_url: Secret::new(database_url),
@@ -701,6 +761,20 @@ mod tests {
                     ..args()
                 },
                 "HOOKLINE_EXTRA_ROOTS",
+            ),
+            (
+                SettingsArgs {
+                    lease_secs: Some(12),
+                    ..args()
+                },
+                "HOOKLINE_LEASE_SECS",
+            ),
+            (
+                SettingsArgs {
+                    retention_days: Some(0),
+                    ..args()
+                },
+                "HOOKLINE_RETENTION_DAYS",
             ),
         ];
         for (a, name) in cases {

@@ -4,15 +4,15 @@ use crate::config::Settings;
 use crate::error::ServerError;
 use hookline::clock::SharedClock;
 use hookline::crypto::SecretBox;
-use hookline::dispatch::{ClientCache, DeliveryPolicy, Dispatcher};
+use hookline::dispatch::{BreakerPolicy, ClientCache, DeliveryPolicy, Dispatcher, Gates, Wakeup};
 use hookline::metrics::Metrics;
 use hookline::retry::RetrySchedule;
 use hookline::store::Db;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often an idle node looks for due work.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often an idle node looks for due work when nothing wakes it.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 pub fn build(
     settings: &Settings,
@@ -41,11 +41,17 @@ pub fn build(
             extra_roots_pem: settings.delivery.extra_roots_pem.iter().cloned().collect(),
         }),
         node_id: node_id(),
-        lease: Duration::from_secs(60),
+        lease: settings.delivery.lease,
         batch_size: 100,
         max_in_flight: 64,
         max_per_endpoint: 8,
         metrics,
+        breaker: BreakerPolicy {
+            disable_after: settings.delivery.auto_disable_after,
+            ..BreakerPolicy::default()
+        },
+        wakeup: Wakeup::default(),
+        gates: Gates::default(),
     })
 }
 
@@ -61,19 +67,45 @@ fn node_id() -> String {
     )
 }
 
-/// Steps the dispatcher until the process ends: at once while there is work,
-/// every poll interval when idle, backing off while the database is away.
+/// Runs the dispatcher until the process ends. On SQLite (one node by
+/// design) leases left by an earlier process are freed first; on PostgreSQL
+/// they expire and any node takes the work over.
 pub async fn run(dispatcher: Arc<Dispatcher>) {
-    let mut backoff = Duration::from_secs(1);
+    if dispatcher.db.backend() == hookline::store::Backend::Sqlite {
+        match hookline::store::deliveries::release_all_leases(&dispatcher.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deliveries = n,
+                "took over deliveries leased before a restart"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not free earlier leases; they will expire"),
+        }
+    }
+    dispatcher.wakeup.listen(&dispatcher.db);
+    dispatcher.run(POLL_INTERVAL).await;
+}
+
+/// Purges what is past retention every few minutes, in small batches.
+pub async fn retention(db: Db, clock: SharedClock, period: Duration) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
     loop {
-        match dispatcher.step().await {
-            Ok(0) => tokio::time::sleep(POLL_INTERVAL).await,
-            Ok(_) => backoff = Duration::from_secs(1),
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "dispatcher step failed");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
+        tick.tick().await;
+        match hookline::retention::purge(
+            &db,
+            clock.now_ms(),
+            period,
+            hookline::retention::DEFAULT_BATCH,
+        )
+        .await
+        {
+            Ok(p) if p.events + p.attempts + p.deliveries > 0 => tracing::info!(
+                events = p.events,
+                deliveries = p.deliveries,
+                attempts = p.attempts,
+                "retention purge"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "retention purge failed; trying again later"),
         }
     }
 }

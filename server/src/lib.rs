@@ -78,6 +78,11 @@ pub async fn start(
     let router = http::router(&settings, portal, metrics).await?;
     if runtime.run_dispatcher {
         tokio::spawn(dispatcher::run(dispatcher.clone()));
+        tokio::spawn(dispatcher::retention(
+            db.clone(),
+            runtime.clock.clone(),
+            settings.delivery.retention,
+        ));
     }
     tracing::info!(
         %addr,

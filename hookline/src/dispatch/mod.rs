@@ -2,7 +2,9 @@
 //! attempt and schedules the next one.
 
 pub mod client;
+pub mod wake;
 pub mod worker;
 
 pub use client::{ClientCache, DeliveryPolicy, DestinationError};
-pub use worker::{Dispatcher, ErrorClass, TestDelivery};
+pub use wake::Wakeup;
+pub use worker::{BreakerPolicy, Dispatcher, ErrorClass, Gates, TestDelivery};

@@ -1,6 +1,7 @@
 //! One delivery attempt from claim to record, and the batch step around it.
 
 use super::client::{ClientCache, DestinationError, USER_AGENT, check_address};
+use super::wake::Wakeup;
 use crate::clock::SharedClock;
 use crate::crypto::SecretBox;
 use crate::endpoint::Cidr;
@@ -13,8 +14,9 @@ use crate::retry::RetrySchedule;
 use crate::signing::signature_header;
 use crate::store::Db;
 use crate::store::deliveries::{self, AttemptRow, Claimed, Lease, Outcome};
-use crate::store::endpoints as endpoint_store;
+use crate::store::endpoints::{self as endpoint_store, EndpointRow};
 use crate::store::events::{self as event_store, EventRow};
+use crate::store::health::{self as health_store, DisabledReason};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -67,6 +69,70 @@ pub struct Dispatcher {
     /// merchant's slow server cannot take every worker slot.
     pub max_per_endpoint: usize,
     pub metrics: Arc<Metrics>,
+    pub breaker: BreakerPolicy,
+    /// Wakes the run loop when this process commits new work.
+    pub wakeup: Wakeup,
+    /// The node's and each endpoint's in-flight limits, across batches.
+    pub gates: Gates,
+}
+
+/// When an endpoint stops being tried for a while, and when it is disabled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BreakerPolicy {
+    /// Consecutive failures that open the breaker.
+    pub threshold: i64,
+    /// The first pause; each further failure doubles it, up to `max_pause`.
+    pub base_pause: Duration,
+    pub max_pause: Duration,
+    /// Failing without a single success this long disables the endpoint.
+    pub disable_after: Duration,
+}
+
+impl Default for BreakerPolicy {
+    fn default() -> Self {
+        Self {
+            threshold: 5,
+            base_pause: Duration::from_secs(30),
+            max_pause: Duration::from_secs(10 * 60),
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+        }
+    }
+}
+
+impl BreakerPolicy {
+    /// How long the breaker stays open after `failures` consecutive failures.
+    pub fn pause(&self, failures: i64) -> Duration {
+        let doublings = (failures - self.threshold).clamp(0, 16) as u32;
+        self.base_pause
+            .saturating_mul(1 << doublings)
+            .min(self.max_pause)
+    }
+}
+
+/// In-flight limits: one semaphore for the node, one per endpoint.
+#[derive(Default)]
+pub struct Gates {
+    node: std::sync::OnceLock<Arc<Semaphore>>,
+    endpoints: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Gates {
+    fn node(&self, limit: usize) -> Arc<Semaphore> {
+        self.node
+            .get_or_init(|| Arc::new(Semaphore::new(limit.max(1))))
+            .clone()
+    }
+
+    fn endpoint(&self, id: &str, limit: usize) -> Arc<Semaphore> {
+        let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            // Forget idle endpoints so the map does not grow for ever.
+            map.retain(|_, s| Arc::strong_count(s) > 1);
+        }
+        map.entry(id.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(limit.max(1))))
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -116,50 +182,155 @@ struct Sent {
 }
 
 impl Dispatcher {
-    /// Claims one batch of due deliveries and attempts each; answers how many.
+    fn new_lease(&self) -> Lease {
+        Lease {
+            owner: self.node_id.clone(),
+            until_ms: self.clock.now_ms() + self.lease.as_millis() as i64,
+        }
+    }
+
+    /// Claims one batch of due deliveries, attempts each and waits for all of
+    /// them; answers how many. Tests step the dispatcher with this.
     pub async fn step(self: &Arc<Self>) -> Result<usize> {
         let now = self.clock.now_ms();
-        let lease = Lease {
-            owner: self.node_id.clone(),
-            until_ms: now + self.lease.as_millis() as i64,
-        };
+        let lease = self.new_lease();
         let claimed = deliveries::claim_due(&self.db, now, &lease, self.batch_size).await?;
         let n = claimed.len();
-        let node = Arc::new(Semaphore::new(self.max_in_flight.max(1)));
-        let mut per_endpoint: HashMap<String, Arc<Semaphore>> = HashMap::new();
+        let node = self.gates.node(self.max_in_flight);
         let mut tasks = tokio::task::JoinSet::new();
         for delivery in claimed {
             let this = self.clone();
             let lease = lease.clone();
             let node = node.clone();
-            let endpoint = per_endpoint
-                .entry(delivery.endpoint_id.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_endpoint.max(1))))
-                .clone();
+            let endpoint = self
+                .gates
+                .endpoint(&delivery.endpoint_id, self.max_per_endpoint);
             tasks.spawn(async move {
                 // Endpoint first: waiting on a busy endpoint holds no node slot.
-                let (Ok(_endpoint_slot), Ok(_node_slot)) = (endpoint.acquire_owned().await, node.acquire_owned().await) else {
+                let (Ok(_endpoint_slot), Ok(_node_slot)) =
+                    (endpoint.acquire_owned().await, node.acquire_owned().await)
+                else {
                     return;
                 };
-                if let Err(e) = this.attempt(&delivery, &lease).await {
-                    // The lease runs out and the delivery is tried again: nothing is lost.
-                    tracing::warn!(delivery_id = %delivery.id, error = %e, "attempt could not be recorded");
-                }
+                this.attempt_logged(&delivery, &lease).await;
             });
         }
         while tasks.join_next().await.is_some() {}
         Ok(n)
     }
 
+    /// Delivers until the process ends. Claims only as many deliveries as
+    /// there are free slots, starts each as soon as it is claimed, and does
+    /// not wait for slow ones before claiming more. A delivery whose endpoint
+    /// already has its fill of attempts in flight goes back to the queue for a
+    /// second instead of holding a slot. Idle, it sleeps until woken by new
+    /// work or for `poll`; while the database is away it backs off.
+    pub async fn run(self: Arc<Self>, poll: Duration) {
+        let node = self.gates.node(self.max_in_flight);
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            // Wait for at least one free slot.
+            match node.clone().acquire_owned().await {
+                Ok(permit) => drop(permit),
+                Err(_) => return,
+            }
+            let free = node
+                .available_permits()
+                .min(self.batch_size as usize)
+                .max(1);
+            let now = self.clock.now_ms();
+            let lease = self.new_lease();
+            let claimed = match deliveries::claim_due(&self.db, now, &lease, free as i64).await {
+                Ok(c) => {
+                    backoff = Duration::from_millis(500);
+                    c
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "claiming deliveries failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            };
+            if claimed.is_empty() {
+                self.wakeup.wait(poll).await;
+                continue;
+            }
+            for delivery in claimed {
+                let Ok(node_slot) = node.clone().acquire_owned().await else {
+                    return;
+                };
+                let endpoint = self
+                    .gates
+                    .endpoint(&delivery.endpoint_id, self.max_per_endpoint);
+                let this = self.clone();
+                let lease = lease.clone();
+                tokio::spawn(async move {
+                    let _node_slot = node_slot;
+                    match endpoint.try_acquire_owned() {
+                        Ok(_endpoint_slot) => this.attempt_logged(&delivery, &lease).await,
+                        Err(_) => {
+                            let later = this.clock.now_ms() + 1_000;
+                            if let Err(e) = deliveries::finish(
+                                &this.db,
+                                &delivery.id,
+                                &lease,
+                                Outcome::Release(later),
+                            )
+                            .await
+                            {
+                                tracing::warn!(delivery_id = %delivery.id, error = %e, "could not requeue a delivery");
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    async fn attempt_logged(&self, delivery: &Claimed, lease: &Lease) {
+        if let Err(e) = self.attempt(delivery, lease).await {
+            // The lease runs out and the delivery is tried again: nothing is lost.
+            tracing::warn!(delivery_id = %delivery.id, error = %e, "attempt could not be recorded");
+        }
+    }
+
     /// One attempt of a claimed delivery, then its next state: done, due
-    /// again on the retry schedule, or failed after the last attempt.
+    /// again on the retry schedule, failed after the last attempt, or held
+    /// because the endpoint is disabled. An endpoint whose breaker is open is
+    /// not tried: its delivery waits for the breaker, without using an attempt.
     async fn attempt(&self, delivery: &Claimed, lease: &Lease) -> Result<()> {
-        let Some(done) = self.attempt_once(delivery, lease).await? else {
+        let Some(endpoint) = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?
+        else {
             // A deleted endpoint's deliveries end here; its logs stay.
             deliveries::finish(&self.db, &delivery.id, lease, Outcome::Failed).await?;
             return Ok(());
         };
-        let outcome = if done.success {
+        if !endpoint.row.enabled {
+            deliveries::finish(&self.db, &delivery.id, lease, Outcome::Hold).await?;
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        let health = &endpoint.health;
+        if health.consecutive_failures >= self.breaker.threshold {
+            if let Some(until) = health.breaker_until_ms.filter(|u| *u > now) {
+                deliveries::finish(&self.db, &delivery.id, lease, Outcome::Release(until)).await?;
+                return Ok(());
+            }
+            // The pause is over: one attempt (on any node) probes the endpoint.
+            let policy = self.clients.policy();
+            let probe_until =
+                now + (policy.connect_timeout + policy.timeout).as_millis() as i64 + 1_000;
+            if !health_store::claim_probe(&self.db, &endpoint.row.id, now, probe_until).await? {
+                deliveries::finish(&self.db, &delivery.id, lease, Outcome::Release(probe_until))
+                    .await?;
+                return Ok(());
+            }
+        }
+
+        let done = self.attempt_once(delivery, &endpoint.row).await?;
+        let now = self.clock.now_ms();
+        let mut outcome = if done.success {
             Outcome::Succeeded
         } else {
             let unit: f64 = rand::random();
@@ -167,10 +338,40 @@ impl Dispatcher {
                 .schedule
                 .next_delay(done.record.attempt_no as usize, unit, done.retry_after)
             {
-                Some(delay) => Outcome::RetryAt(self.clock.now_ms() + delay.as_millis() as i64),
+                Some(delay) => Outcome::RetryAt(now + delay.as_millis() as i64),
                 None => Outcome::Failed,
             }
         };
+        // Health: successes only write when something changes (or once a
+        // minute for the last-success time); failures always count.
+        if done.success {
+            let stale = health.last_success_ms.is_none_or(|t| now - t > 60_000);
+            if health.consecutive_failures > 0 || health.failing_since_ms.is_some() || stale {
+                health_store::record_success(&self.db, &endpoint.row.id, now).await?;
+            }
+        } else if done.record.response_status == Some(410) {
+            // Standard Webhooks: 410 Gone means stop sending.
+            health_store::disable(&self.db, &endpoint.row.id, DisabledReason::Gone, now).await?;
+            outcome = Outcome::Held;
+            tracing::warn!(endpoint_id = %endpoint.row.id, "endpoint answered 410 Gone: disabled, its deliveries held");
+        } else {
+            let failures = health.consecutive_failures + 1;
+            let pause_until = now + self.breaker.pause(failures).as_millis() as i64;
+            let (_, failing_since) = health_store::record_failure(
+                &self.db,
+                &endpoint.row.id,
+                now,
+                self.breaker.threshold,
+                pause_until,
+            )
+            .await?;
+            if now - failing_since >= self.breaker.disable_after.as_millis() as i64 {
+                health_store::disable(&self.db, &endpoint.row.id, DisabledReason::Failing, now)
+                    .await?;
+                outcome = Outcome::Held;
+                tracing::warn!(endpoint_id = %endpoint.row.id, "endpoint failing for the whole auto-disable period: disabled, its deliveries held");
+            }
+        }
         let kept = deliveries::finish(&self.db, &delivery.id, lease, outcome).await?;
         tracing::info!(
             event_id = %done.record.event_id,
@@ -186,15 +387,11 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Signs, sends and records one attempt; `None` when the endpoint is gone.
-    async fn attempt_once(&self, delivery: &Claimed, _lease: &Lease) -> Result<Option<Attempted>> {
+    /// Signs, sends and records one attempt to `endpoint`.
+    async fn attempt_once(&self, delivery: &Claimed, endpoint: &EndpointRow) -> Result<Attempted> {
         let event = event_store::get(&self.db, &delivery.event_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let Some(endpoint) = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?
-        else {
-            return Ok(None);
-        };
         let started_ms = self.clock.now_ms();
         let attempt_no = delivery.attempts + 1;
 
@@ -276,13 +473,13 @@ impl Dispatcher {
             error_message,
         };
         deliveries::insert_attempt(&self.db, &record).await?;
-        Ok(Some(Attempted {
+        Ok(Attempted {
             record,
             request_headers: logged_headers,
             response_headers: sent.headers.unwrap_or_default(),
             retry_after: sent.retry_after,
             success,
-        }))
+        })
     }
 
     /// The portal's "send test event": one signed attempt of a sample `event_type`
@@ -296,6 +493,7 @@ impl Dispatcher {
     ) -> Result<TestDelivery> {
         let endpoint = endpoint_store::get_live(&self.db, endpoint_id)
             .await?
+            .map(|e| e.row)
             .filter(|e| e.merchant_id == merchant_id)
             .ok_or(Error::NotFound)?;
         let now = self.clock.now_ms();
@@ -327,10 +525,7 @@ impl Dispatcher {
             endpoint_id: endpoint.id.clone(),
             attempts: 0,
         };
-        let done = self
-            .attempt_once(&claimed, &lease)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let done = self.attempt_once(&claimed, &endpoint).await?;
         let outcome = if done.success {
             Outcome::Succeeded
         } else {

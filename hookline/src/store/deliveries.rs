@@ -8,6 +8,7 @@
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
+use crate::store::health::HELD_UNTIL;
 use crate::store::{Backend, Db};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -28,15 +29,18 @@ pub struct Lease {
 /// Claims up to `limit` deliveries that are due at `now` and not leased, oldest due first.
 pub async fn claim_due(db: &Db, now: Millis, lease: &Lease, limit: i64) -> Result<Vec<Claimed>> {
     let lock = match db.backend() {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // Endpoints whose breaker is open are skipped without touching their
+    // deliveries; held deliveries are never due.
     let sql = format!(
         "UPDATE deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id IN ( \
-           SELECT id FROM deliveries \
-           WHERE status = 'pending' AND next_attempt_ms <= $3 \
-             AND (lease_until_ms IS NULL OR lease_until_ms <= $3) \
-           ORDER BY next_attempt_ms, id LIMIT $4 {lock}) \
+           SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id \
+           WHERE d.status = 'pending' AND d.next_attempt_ms <= $3 \
+             AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $3) \
+             AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= $3) \
+           ORDER BY d.next_attempt_ms, d.id LIMIT $4 {lock}) \
          RETURNING id, event_id, endpoint_id, attempts"
     );
     let mut claimed = on_db!(db, |pool| {
@@ -52,27 +56,36 @@ pub async fn claim_due(db: &Db, now: Millis, lease: &Lease, limit: i64) -> Resul
     Ok(claimed)
 }
 
-/// What one attempt came to.
+/// What became of a claimed delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Succeeded,
-    /// Try again at this time.
+    /// Attempted; try again at this time.
     RetryAt(Millis),
-    /// No attempts left.
+    /// Attempted; no attempts left.
     Failed,
+    /// Attempted, and the endpoint is now disabled: wait for it.
+    Held,
+    /// Not attempted (the endpoint is disabled): wait for it.
+    Hold,
+    /// Not attempted (the endpoint is paused or busy): due again at this time.
+    Release(Millis),
 }
 
 /// Records the outcome of an attempt, if `lease` is still the delivery's.
 /// Answers false when the lease was lost (another node owns the delivery now).
 pub async fn finish(db: &Db, delivery_id: &str, lease: &Lease, outcome: Outcome) -> Result<bool> {
-    let (status, next) = match outcome {
-        Outcome::Succeeded => ("succeeded", None),
-        Outcome::RetryAt(at) => ("pending", Some(at)),
-        Outcome::Failed => ("failed", None),
+    let (status, next, attempted, held) = match outcome {
+        Outcome::Succeeded => ("succeeded", None, 1, false),
+        Outcome::RetryAt(at) => ("pending", Some(at), 1, false),
+        Outcome::Failed => ("failed", None, 1, false),
+        Outcome::Held => ("pending", Some(HELD_UNTIL), 1, true),
+        Outcome::Hold => ("pending", Some(HELD_UNTIL), 0, true),
+        Outcome::Release(at) => ("pending", Some(at), 0, false),
     };
     let updated = on_db!(db, |pool| {
         sqlx::query(
-            "UPDATE deliveries SET status = $1, attempts = attempts + 1, \
+            "UPDATE deliveries SET status = $1, attempts = attempts + $6, held = $7, \
                next_attempt_ms = COALESCE($2, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
              WHERE id = $3 AND lease_owner = $4 AND lease_until_ms = $5",
         )
@@ -81,6 +94,8 @@ pub async fn finish(db: &Db, delivery_id: &str, lease: &Lease, outcome: Outcome)
         .bind(delivery_id)
         .bind(&lease.owner)
         .bind(lease.until_ms)
+        .bind(attempted)
+        .bind(held)
         .execute(pool)
         .await?
         .rows_affected()
@@ -102,6 +117,19 @@ pub async fn queue_depth(db: &Db, now: Millis) -> Result<Vec<(String, i64)>> {
         .bind(now)
         .fetch_all(pool)
         .await?
+    }))
+}
+
+/// Frees every lease. Only for a single-node SQLite start: any lease found
+/// then belongs to a process that is gone, so its work need not wait.
+pub async fn release_all_leases(db: &Db) -> Result<u64> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE deliveries SET lease_owner = NULL, lease_until_ms = NULL WHERE lease_owner IS NOT NULL",
+        )
+        .execute(pool)
+        .await?
+        .rows_affected()
     }))
 }
 

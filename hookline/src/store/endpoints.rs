@@ -4,6 +4,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
 use crate::store::Db;
+use crate::store::health::{HEALTH_COLUMNS, Health};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EndpointRow {
@@ -187,11 +188,21 @@ pub async fn rotate(
     Ok(())
 }
 
+/// An endpoint with its health, as the dispatcher sees it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LiveEndpoint {
+    #[sqlx(flatten)]
+    pub row: EndpointRow,
+    #[sqlx(flatten)]
+    pub health: Health,
+}
+
 /// An endpoint that has not been deleted, whoever owns it (the dispatcher's view).
-pub async fn get_live(db: &Db, id: &str) -> Result<Option<EndpointRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM endpoints WHERE id = $1 AND NOT deleted");
+pub async fn get_live(db: &Db, id: &str) -> Result<Option<LiveEndpoint>> {
+    let sql =
+        format!("SELECT {COLUMNS}, {HEALTH_COLUMNS} FROM endpoints WHERE id = $1 AND NOT deleted");
     Ok(on_db!(db, |pool| {
-        sqlx::query_as::<_, EndpointRow>(&sql)
+        sqlx::query_as::<_, LiveEndpoint>(&sql)
             .bind(id)
             .fetch_optional(pool)
             .await?

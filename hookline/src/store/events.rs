@@ -4,8 +4,9 @@
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
-use crate::store::Db;
 use crate::store::deliveries::Lease;
+use crate::store::health::HELD_UNTIL;
+use crate::store::{Backend, Db};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {
@@ -43,6 +44,7 @@ pub async fn insert_with_fanout(
     event: &EventRow,
     idempotency: Option<Idempotency<'_>>,
 ) -> Result<Inserted> {
+    let backend = db.backend();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         if let Some(key) = &idempotency {
@@ -89,11 +91,15 @@ pub async fn insert_with_fanout(
         .bind(event.created_ms)
         .execute(&mut *tx)
         .await?;
+        // Endpoints disabled by Hookline (failing, or 410) keep their events,
+        // held until the merchant re-enables them; ones the merchant turned off do not.
         let fanned_out = sqlx::query(
-            "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms) \
-             SELECT 'dlv_' || $1 || '_' || e.id, $2, e.id, e.merchant_id, 'pending', 0, $3, $3 \
+            "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
+             SELECT 'dlv_' || $1 || '_' || e.id, $2, e.id, e.merchant_id, 'pending', 0, \
+                    CASE WHEN e.enabled THEN $3 ELSE $7 END, $3, NOT e.enabled \
              FROM endpoints e JOIN endpoint_event_types t ON t.endpoint_id = e.id \
-             WHERE e.merchant_id = $4 AND e.mode = $5 AND e.enabled AND NOT e.deleted AND t.event_type = $6",
+             WHERE e.merchant_id = $4 AND e.mode = $5 AND NOT e.deleted AND t.event_type = $6 \
+               AND (e.enabled OR e.disabled_reason IN ('failing', 'gone'))",
         )
         .bind(event.id.trim_start_matches("evt_"))
         .bind(&event.id)
@@ -101,9 +107,16 @@ pub async fn insert_with_fanout(
         .bind(&event.merchant_id)
         .bind(&event.mode)
         .bind(&event.event_type)
+        .bind(HELD_UNTIL)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if fanned_out > 0 && backend == Backend::Postgres {
+            // Delivered to every listening node when the transaction commits.
+            sqlx::query(&format!("NOTIFY {}", crate::dispatch::wake::CHANNEL))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(Inserted::New(fanned_out))
     })

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod deliveries;
 pub mod endpoints;
 pub mod events;
+pub mod health;
 pub mod throttle;
 
 use crate::error::{Error, Result};

@@ -25,24 +25,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     headers: HeaderMap,
     body: String,
 }
 
 /// A status to answer with, and an optional `Retry-After` value.
-type Answer = (u16, Option<&'static str>);
+pub(crate) type Answer = (u16, Option<&'static str>);
 
 /// A merchant's server: records what arrives, answers with the queued
 /// statuses (then 200).
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     received: Arc<Mutex<Vec<Received>>>,
     answers: Arc<Mutex<VecDeque<Answer>>>,
 }
 
 impl Receiver {
-    async fn start(answers: &[Answer]) -> (Receiver, String) {
+    pub(crate) async fn start(answers: &[Answer]) -> (Receiver, String) {
         let r = Receiver::default();
         r.answers.lock().unwrap().extend(answers.iter().copied());
         let app = axum::Router::new()
@@ -54,7 +54,7 @@ impl Receiver {
         (r, url)
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 }
@@ -73,7 +73,11 @@ async fn receive(
     (StatusCode::from_u16(status).unwrap(), out, "thanks")
 }
 
-fn dispatcher(db: &Db, clock: &Arc<ManualClock>, allow_private: bool) -> Arc<Dispatcher> {
+pub(crate) fn dispatcher(
+    db: &Db,
+    clock: &Arc<ManualClock>,
+    allow_private: bool,
+) -> Arc<Dispatcher> {
     Arc::new(Dispatcher {
         db: db.clone(),
         sbox: sbox(),
@@ -91,6 +95,9 @@ fn dispatcher(db: &Db, clock: &Arc<ManualClock>, allow_private: bool) -> Arc<Dis
         max_in_flight: 16,
         max_per_endpoint: 3,
         metrics: Arc::new(Metrics::new()),
+        breaker: Default::default(),
+        wakeup: Default::default(),
+        gates: Default::default(),
     })
 }
 

@@ -5,6 +5,7 @@ mod accounts;
 mod deliveries;
 mod dispatch;
 mod endpoints;
+mod health;
 mod ingest;
 mod receivers;
 mod schemas;

@@ -53,6 +53,9 @@ fn tls_dispatcher(
         max_in_flight: 16,
         max_per_endpoint: 4,
         metrics: Arc::new(Metrics::new()),
+        breaker: Default::default(),
+        wakeup: Default::default(),
+        gates: Default::default(),
     })
 }
 

@@ -89,6 +89,7 @@ pub async fn publish(State(state): State<AppState>, req: Request) -> Result<Resp
     .await?;
     if !published.replayed {
         state.metrics.published(1);
+        state.portal.dispatcher.wakeup.wake();
     }
     tracing::info!(
         event_id = %published.event.id,
@@ -204,6 +205,7 @@ pub async fn publish_batch(
             Err(other) => return Err(other.into()),
         }
     }
+    state.portal.dispatcher.wakeup.wake();
     Ok((StatusCode::OK, Json(json!({ "events": results }))).into_response())
 }
 

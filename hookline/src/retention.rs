@@ -1,0 +1,87 @@
+//! Retention: events, their deliveries and attempts older than the retention
+//! period are deleted in small batches, each its own short transaction, so
+//! purging never holds the locks that ingest and delivery need.
+
+use crate::clock::Millis;
+use crate::error::Result;
+use crate::on_db;
+use crate::store::Db;
+use std::time::Duration;
+
+/// Thirty days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Rows deleted per statement.
+pub const DEFAULT_BATCH: i64 = 500;
+
+/// What one purge removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub attempts: u64,
+    pub deliveries: u64,
+    pub events: u64,
+    pub idempotency_keys: u64,
+    /// Statements run (each a batch of at most `batch` rows).
+    pub batches: u64,
+}
+
+/// Deletes everything about events created before `now - retention`:
+/// attempts, then deliveries, then the events themselves, `batch` rows at a
+/// time until none are left. Held deliveries go too once their event is past
+/// retention. Idempotency keys go after 24 hours, as the ingest API promises.
+pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Result<Purged> {
+    let cutoff = now - retention.as_millis() as i64;
+    let mut purged = Purged::default();
+    // Children first, so a crash between batches never leaves an orphan.
+    let statements: [(&str, &str); 4] = [
+        (
+            "attempts",
+            "DELETE FROM attempts WHERE id IN (SELECT a.id FROM attempts a \
+               JOIN events e ON e.id = a.event_id WHERE e.created_ms < $1 LIMIT $2)",
+        ),
+        (
+            "deliveries",
+            "DELETE FROM deliveries WHERE id IN (SELECT d.id FROM deliveries d \
+               JOIN events e ON e.id = d.event_id WHERE e.created_ms < $1 LIMIT $2)",
+        ),
+        (
+            "events",
+            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_ms < $1 LIMIT $2)",
+        ),
+        (
+            "idempotency_keys",
+            "DELETE FROM idempotency_keys WHERE key IN \
+               (SELECT key FROM idempotency_keys WHERE created_ms < $1 LIMIT $2)",
+        ),
+    ];
+    for (table, sql) in statements {
+        let before = if table == "idempotency_keys" {
+            now - 24 * 3600 * 1000
+        } else {
+            cutoff
+        };
+        loop {
+            let n = on_db!(db, |pool| {
+                sqlx::query(sql)
+                    .bind(before)
+                    .bind(batch)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            purged.batches += 1;
+            match table {
+                "attempts" => purged.attempts += n,
+                "deliveries" => purged.deliveries += n,
+                "events" => purged.events += n,
+                _ => purged.idempotency_keys += n,
+            }
+            if n < batch as u64 {
+                break;
+            }
+            // Let ingest and delivery in between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok(purged)
+}

@@ -1,0 +1,334 @@
+//! Unhealthy endpoints: the circuit breaker, automatic disabling, 410 Gone,
+//! held deliveries and re-enabling; retention; and the run loop keeping
+//! healthy endpoints fast while one never answers.
+
+use crate::dispatch::{Receiver, dispatcher};
+use crate::endpoints::{merchant, sbox};
+use hookline::backend_tests;
+use hookline::clock::{Clock, ManualClock, SharedClock, SystemClock};
+use hookline::dispatch::{BreakerPolicy, ClientCache, DeliveryPolicy, Dispatcher};
+use hookline::endpoint::{EndpointInput, EndpointRules};
+use hookline::endpoints::{self, HeldDeliveries};
+use hookline::events::EventType;
+use hookline::events::samples::sample_data;
+use hookline::ingest::{self, PublishInput};
+use hookline::metrics::Metrics;
+use hookline::mode::Mode;
+use hookline::retention;
+use hookline::retry::RetrySchedule;
+use hookline::store::deliveries;
+use hookline::store::health;
+use hookline::store::{Db, events as event_store};
+use hookline::testing::TestDatabase;
+use hookline::testing::receiver::{Behaviour, TlsReceiver};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn with_breaker(d: Arc<Dispatcher>, breaker: BreakerPolicy) -> Arc<Dispatcher> {
+    let d = Arc::into_inner(d).expect("only owner");
+    Arc::new(Dispatcher {
+        breaker,
+        max_per_endpoint: 1,
+        ..d
+    })
+}
+
+async fn endpoint(db: &Db, clock: &dyn Clock, merchant: &str, url: &str) -> String {
+    let input = EndpointInput {
+        url: url.into(),
+        event_types: vec!["payin.succeeded".into()],
+        ..EndpointInput::default()
+    };
+    let rules = EndpointRules {
+        allow_http: true,
+        opt_in_approved: false,
+    };
+    endpoints::create(db, &sbox(), clock, merchant, Mode::Live, &input, rules)
+        .await
+        .unwrap()
+        .id
+}
+
+async fn publish(db: &Db, clock: &dyn Clock, merchant: &str) -> String {
+    ingest::publish(
+        db,
+        clock,
+        &PublishInput {
+            merchant_id: merchant.into(),
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+        },
+        None,
+    )
+    .await
+    .unwrap()
+    .event
+    .id
+}
+
+fn delivery(event: &str, endpoint: &str) -> String {
+    format!("dlv_{}_{endpoint}", event.trim_start_matches("evt_"))
+}
+
+async fn attempts_total(db: &Db, ids: &[String]) -> i64 {
+    let mut n = 0;
+    for id in ids {
+        n += deliveries::state(db, id).await.unwrap().unwrap().1;
+    }
+    n
+}
+
+async fn held(db: &Db, id: &str) -> bool {
+    hookline::on_db!(db, |pool| sqlx::query_scalar::<_, bool>(
+        "SELECT held FROM deliveries WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+async fn disabled_reason(db: &Db, endpoint: &str) -> Option<String> {
+    hookline::store::endpoints::get_live(db, endpoint)
+        .await
+        .unwrap()
+        .unwrap()
+        .health
+        .disabled_reason
+}
+
+backend_tests! {
+    async fn the_breaker_pauses_a_failing_endpoint_and_one_probe_reopens_it(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "breaker@acme.example").await;
+        let (receiver, url) = Receiver::start(&[(500, None); 4]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            ids.push(delivery(&publish(&t.db, &*clock, &m).await, &ep));
+        }
+        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(30), ..BreakerPolicy::default() };
+        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
+
+        // Three failures open the breaker; the other three wait without an attempt.
+        assert_eq!(d.step().await.unwrap(), 6);
+        assert_eq!(receiver.received().len(), 3);
+        assert_eq!(attempts_total(&t.db, &ids).await, 3);
+        assert_eq!(d.step().await.unwrap(), 0, "paused endpoints are not claimed");
+
+        // After the pause one probe goes; it fails and the pause doubles.
+        clock.advance(Duration::from_secs(31));
+        assert_eq!(d.step().await.unwrap(), 6);
+        assert_eq!(receiver.received().len(), 4, "one probe only");
+        clock.advance(Duration::from_secs(31));
+        assert_eq!(d.step().await.unwrap(), 0, "paused for 60 s now");
+
+        // The next probe succeeds: the breaker closes and everything flows
+        // (the failed probe's own retry comes 5 minutes later).
+        clock.advance(Duration::from_secs(30));
+        assert!(d.step().await.unwrap() >= 5);
+        clock.advance(Duration::from_secs(600));
+        d.step().await.unwrap();
+        for id in &ids {
+            assert_eq!(deliveries::state(&t.db, id).await.unwrap().unwrap().0, "succeeded", "{id}");
+        }
+        assert_eq!(receiver.received().len(), 10, "4 failures, then each delivery once");
+        let h = hookline::store::endpoints::get_live(&t.db, &ep).await.unwrap().unwrap().health;
+        assert_eq!((h.consecutive_failures, h.breaker_until_ms, h.failing_since_ms), (0, None, None));
+    }
+
+    async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_events_held(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "autodisable@acme.example").await;
+        let (receiver, url) = Receiver::start(&[(500, None); 2]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let breaker = BreakerPolicy { threshold: 1000, disable_after: Duration::from_secs(3600), ..BreakerPolicy::default() };
+        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
+
+        let first = delivery(&publish(&t.db, &*clock, &m).await, &ep);
+        d.step().await.unwrap();
+        assert_eq!(disabled_reason(&t.db, &ep).await, None, "one failure is not enough");
+        clock.advance(Duration::from_secs(3600));
+        d.step().await.unwrap();
+        assert_eq!(disabled_reason(&t.db, &ep).await.as_deref(), Some("failing"));
+        assert!(held(&t.db, &first).await);
+        assert_eq!(deliveries::state(&t.db, &first).await.unwrap().unwrap(), ("pending".into(), 2));
+
+        // New events are held too, not dropped, and nothing is sent.
+        let second = delivery(&publish(&t.db, &*clock, &m).await, &ep);
+        assert!(held(&t.db, &second).await);
+        clock.advance(Duration::from_secs(24 * 3600));
+        assert_eq!(d.step().await.unwrap(), 0);
+        assert_eq!(health::held_count(&t.db, &ep).await.unwrap(), 2);
+
+        // Another merchant cannot re-enable it; its owner can, and the held events go out.
+        let other = merchant(&t.db, &clock, "other@acme.example").await;
+        assert!(endpoints::enable(&t.db, &*clock, &other, &ep, HeldDeliveries::Deliver).await.is_err());
+        assert_eq!(endpoints::enable(&t.db, &*clock, &m, &ep, HeldDeliveries::Deliver).await.unwrap(), 2);
+        assert_eq!(d.step().await.unwrap(), 2);
+        for id in [&first, &second] {
+            assert_eq!(deliveries::state(&t.db, id).await.unwrap().unwrap().0, "succeeded");
+        }
+        assert_eq!(receiver.received().len(), 4);
+        assert_eq!(disabled_reason(&t.db, &ep).await, None);
+    }
+
+    async fn a_410_disables_at_once_and_held_events_can_be_discarded(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "gone@acme.example").await;
+        let (receiver, url) = Receiver::start(&[(410, None)]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let d = with_breaker(dispatcher(&t.db, &clock, true), BreakerPolicy::default());
+        let a = delivery(&publish(&t.db, &*clock, &m).await, &ep);
+        let b = delivery(&publish(&t.db, &*clock, &m).await, &ep);
+        assert_eq!(d.step().await.unwrap(), 2);
+        assert_eq!(receiver.received().len(), 1, "nothing more after the 410");
+        assert_eq!(disabled_reason(&t.db, &ep).await.as_deref(), Some("gone"));
+        assert!(held(&t.db, &a).await && held(&t.db, &b).await);
+        assert_eq!(endpoints::enable(&t.db, &*clock, &m, &ep, HeldDeliveries::Discard).await.unwrap(), 2);
+        assert_eq!(d.step().await.unwrap(), 0);
+        for id in [&a, &b] {
+            assert_eq!(deliveries::state(&t.db, id).await.unwrap().unwrap().0, "failed");
+        }
+        assert_eq!(receiver.received().len(), 1);
+
+        // Turned off by the merchant: new events are not kept for it.
+        endpoints::disable(&t.db, &*clock, &m, &ep).await.unwrap();
+        let event = publish(&t.db, &*clock, &m).await;
+        assert!(event_store::deliveries_of(&t.db, &event).await.unwrap().is_empty());
+    }
+
+    async fn retention_purges_exactly_what_is_past_the_period_in_batches(backend) {
+        let t = TestDatabase::new(backend).await;
+        let day = Duration::from_secs(24 * 3600);
+        let now = ManualClock::starting_now().now_ms();
+        let clock = ManualClock::new(now - 40 * day.as_millis() as i64);
+        let m = merchant(&t.db, &clock, "retention@acme.example").await;
+        let (_receiver, url) = Receiver::start(&[]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let d = dispatcher(&t.db, &clock, true);
+        let mut old = Vec::new();
+        for _ in 0..5 {
+            old.push(publish(&t.db, &*clock, &m).await); // 40 days ago
+        }
+        d.step().await.unwrap();
+        clock.set(now - 29 * day.as_millis() as i64);
+        let mut recent = Vec::new();
+        for _ in 0..3 {
+            recent.push(publish(&t.db, &*clock, &m).await); // 29 days ago
+        }
+        d.step().await.unwrap();
+
+        let purged = retention::purge(&t.db, now, 30 * day, 2).await.unwrap();
+        assert_eq!((purged.events, purged.deliveries, purged.attempts), (5, 5, 5));
+        assert!(purged.batches >= 9, "2 rows at a time: {purged:?}");
+        for id in &old {
+            assert!(event_store::get(&t.db, id).await.unwrap().is_none());
+            assert!(deliveries::attempts_of(&t.db, &delivery(id, &ep)).await.unwrap().is_empty());
+        }
+        for id in &recent {
+            assert!(event_store::get(&t.db, id).await.unwrap().is_some());
+            assert_eq!(deliveries::attempts_of(&t.db, &delivery(id, &ep)).await.unwrap().len(), 1);
+        }
+        let again = retention::purge(&t.db, now, 30 * day, 2).await.unwrap();
+        assert_eq!((again.events, again.deliveries, again.attempts), (0, 0, 0));
+    }
+
+    async fn a_dead_endpoint_does_not_slow_the_healthy_ones(backend) {
+        // Real time here: the run loop, real timeouts, TLS receivers.
+        let base = healthy_p99(backend, false).await;
+        let with_dead = healthy_p99(backend, true).await;
+        eprintln!("healthy p99: {base:?} alone, {with_dead:?} beside a dead endpoint");
+        assert!(
+            with_dead <= (base * 4).max(base + Duration::from_millis(250)),
+            "p99 {with_dead:?} with a dead endpoint vs {base:?} without"
+        );
+    }
+}
+
+/// Runs the dispatcher loop against 20 healthy receivers (and one that never
+/// answers, when asked) and answers the healthy deliveries' p99 latency.
+async fn healthy_p99(backend: hookline::store::Backend, dead: bool) -> Duration {
+    let t = TestDatabase::new(backend).await;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let m = merchant(&t.db, &ManualClock::starting_now(), "p99@acme.example").await;
+    let arrivals: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let mut receivers = Vec::new();
+    for _ in 0..20 {
+        let a = arrivals.clone();
+        receivers.push(
+            TlsReceiver::start_observed(
+                Behaviour::status(200),
+                Arc::new(move |r| {
+                    a.lock().unwrap().push((
+                        r.header("webhook-id").unwrap_or_default().to_owned(),
+                        Instant::now(),
+                    ));
+                }),
+            )
+            .await,
+        );
+    }
+    if dead {
+        receivers.push(TlsReceiver::start(Behaviour::Silent).await);
+    }
+    for r in &receivers {
+        endpoint(&t.db, &*clock, &m, &r.url).await;
+    }
+    let d = Arc::new(Dispatcher {
+        db: t.db.clone(),
+        sbox: sbox(),
+        clock: clock.clone(),
+        schedule: RetrySchedule::default(),
+        clients: ClientCache::new(DeliveryPolicy {
+            connect_timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            allow_private: true,
+            extra_roots_pem: receivers
+                .iter()
+                .map(|r| r.cert_pem.clone().into_bytes())
+                .collect(),
+            ..DeliveryPolicy::default()
+        }),
+        node_id: "p99-node".into(),
+        lease: Duration::from_secs(30),
+        batch_size: 100,
+        max_in_flight: 64,
+        max_per_endpoint: 8,
+        metrics: Arc::new(Metrics::new()),
+        breaker: BreakerPolicy::default(),
+        wakeup: Default::default(),
+        gates: Default::default(),
+    });
+    let runner = tokio::spawn(d.clone().run(Duration::from_millis(20)));
+    let mut published: HashMap<String, Instant> = HashMap::new();
+    for _ in 0..40 {
+        let at = Instant::now();
+        published.insert(publish(&t.db, &*clock, &m).await, at);
+        d.wakeup.wake();
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while arrivals.lock().unwrap().len() < 40 * 20 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of 800 arrived",
+            arrivals.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    runner.abort();
+    let mut latencies: Vec<Duration> = arrivals
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, at)| at.duration_since(published[id]))
+        .collect();
+    latencies.sort();
+    latencies[(latencies.len() * 99) / 100 - 1]
+}
