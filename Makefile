@@ -13,12 +13,13 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup setup-test build lint unit e2e postgres clean-data help
+.PHONY: run test bench setup setup-test build lint unit e2e postgres clean-data help
 
 help:
 	@echo "make run    - serve Hookline with demo data at http://127.0.0.1:3000"
 	@echo "make test   - run every test"
 	@echo "make lint   - rustfmt and clippy"
+	@echo "make bench  - delivery rate, latency and memory (release build)"
 
 ## Command one: build and serve with demo data.
 run: setup build
@@ -71,6 +72,12 @@ unit:
 
 e2e:
 	cd end2end && npx playwright test
+
+## The benchmark: release build, then HTTPS receivers, real server processes,
+## SQLite and PostgreSQL, 1 and 3 nodes. HOOKLINE_BENCH_QUICK=1 for a short run.
+bench: postgres
+	cargo build --locked --release -p server -p hookline-bench
+	HOOKLINE_TEST_POSTGRES_URL=$(POSTGRES_URL) target/release/hookline-bench
 
 clean-data:
 	rm -rf data

@@ -27,12 +27,17 @@ impl Error {
     /// True when the database could not be reached, as opposed to refusing
     /// the request: callers answer "try again" rather than "broken".
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Error::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
-        )
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => true,
+            // PostgreSQL shutting down or restarting (57P01-57P03), or a
+            // broken connection (class 08).
+            Error::Database(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+            _ => false,
+        }
     }
 }
 

@@ -91,6 +91,12 @@ pub async fn start(
         "Hookline is serving"
     );
     let task = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        // Answers are written in pieces; without this each small piece can
+        // wait for the client's delayed ACK.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -154,6 +154,7 @@ impl ClientCache {
             .connect_timeout(self.policy.connect_timeout)
             .timeout(self.policy.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
             .user_agent(USER_AGENT);
         if let Some(addr) = self.policy.source_address {
             builder = builder.local_address(addr);

@@ -13,7 +13,7 @@ use crate::metrics::Metrics;
 use crate::retry::RetrySchedule;
 use crate::signing::signature_header;
 use crate::store::Db;
-use crate::store::deliveries::{self, AttemptRow, Claimed, Lease, Outcome};
+use crate::store::deliveries::{self, AttemptRow, Claimed, Finished, Lease, Outcome};
 use crate::store::endpoints::{self as endpoint_store, EndpointRow};
 use crate::store::events::{self as event_store, EventRow};
 use crate::store::health::{self as health_store, DisabledReason};
@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Response bodies are kept up to this size.
 pub const MAX_RESPONSE_BODY: usize = 8 * 1024;
@@ -113,7 +113,21 @@ impl BreakerPolicy {
 #[derive(Default)]
 pub struct Gates {
     node: std::sync::OnceLock<Arc<Semaphore>>,
-    endpoints: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    endpoints: std::sync::Mutex<HashMap<String, Arc<EndpointGate>>>,
+    recorder: std::sync::OnceLock<mpsc::UnboundedSender<Recording>>,
+}
+
+/// One endpoint's limits on this node: attempts in flight, and deliveries
+/// waiting here for one of those slots (in flight ones included).
+struct EndpointGate {
+    running: Arc<Semaphore>,
+    queue: Arc<Semaphore>,
+}
+
+/// One finished delivery waiting for the recorder, and who to tell.
+struct Recording {
+    finished: Finished,
+    done: oneshot::Sender<std::result::Result<bool, String>>,
 }
 
 impl Gates {
@@ -123,14 +137,20 @@ impl Gates {
             .clone()
     }
 
-    fn endpoint(&self, id: &str, limit: usize) -> Arc<Semaphore> {
+    fn endpoint(&self, id: &str, limit: usize) -> Arc<EndpointGate> {
         let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
             // Forget idle endpoints so the map does not grow for ever.
             map.retain(|_, s| Arc::strong_count(s) > 1);
         }
+        let limit = limit.max(1);
         map.entry(id.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(limit.max(1))))
+            .or_insert_with(|| {
+                Arc::new(EndpointGate {
+                    running: Arc::new(Semaphore::new(limit)),
+                    queue: Arc::new(Semaphore::new(limit * 4)),
+                })
+            })
             .clone()
     }
 }
@@ -207,9 +227,10 @@ impl Dispatcher {
                 .endpoint(&delivery.endpoint_id, self.max_per_endpoint);
             tasks.spawn(async move {
                 // Endpoint first: waiting on a busy endpoint holds no node slot.
-                let (Ok(_endpoint_slot), Ok(_node_slot)) =
-                    (endpoint.acquire_owned().await, node.acquire_owned().await)
-                else {
+                let (Ok(_endpoint_slot), Ok(_node_slot)) = (
+                    endpoint.running.clone().acquire_owned().await,
+                    node.acquire_owned().await,
+                ) else {
                     return;
                 };
                 this.attempt_logged(&delivery, &lease).await;
@@ -267,25 +288,72 @@ impl Dispatcher {
                 let lease = lease.clone();
                 tokio::spawn(async move {
                     let _node_slot = node_slot;
-                    match endpoint.try_acquire_owned() {
-                        Ok(_endpoint_slot) => this.attempt_logged(&delivery, &lease).await,
-                        Err(_) => {
-                            let later = this.clock.now_ms() + 1_000;
-                            if let Err(e) = deliveries::finish(
-                                &this.db,
-                                &delivery.id,
-                                &lease,
-                                Outcome::Release(later),
-                            )
-                            .await
-                            {
-                                tracing::warn!(delivery_id = %delivery.id, error = %e, "could not requeue a delivery");
-                            }
+                    // A few deliveries may queue behind a busy endpoint; beyond
+                    // that they go back to the database for a second rather
+                    // than hold node slots that other endpoints could use.
+                    let Ok(_queued) = endpoint.queue.clone().try_acquire_owned() else {
+                        let later = this.clock.now_ms() + 1_000;
+                        if let Err(e) = deliveries::finish(
+                            &this.db,
+                            &delivery.id,
+                            &lease,
+                            Outcome::Release(later),
+                        )
+                        .await
+                        {
+                            tracing::warn!(delivery_id = %delivery.id, error = %e, "could not requeue a delivery");
                         }
+                        return;
+                    };
+                    if let Ok(_running) = endpoint.running.clone().acquire_owned().await {
+                        this.attempt_logged(&delivery, &lease).await;
                     }
                 });
             }
         }
+    }
+
+    /// Records a finished delivery. Deliveries finishing together are written
+    /// by one task in one transaction: under load many share a commit.
+    async fn record(&self, finished: Finished) -> Result<bool> {
+        let sender = self.gates.recorder.get_or_init(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<Recording>();
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < 256 {
+                        match rx.try_recv() {
+                            Ok(more) => batch.push(more),
+                            Err(_) => break,
+                        }
+                    }
+                    let items: Vec<Finished> = batch.iter().map(|r| r.finished.clone()).collect();
+                    match deliveries::record_many(&db, &items).await {
+                        Ok(kept) => {
+                            for (r, k) in batch.into_iter().zip(kept) {
+                                let _ = r.done.send(Ok(k));
+                            }
+                        }
+                        Err(e) => {
+                            let message = e.to_string();
+                            for r in batch {
+                                let _ = r.done.send(Err(message.clone()));
+                            }
+                        }
+                    }
+                }
+            });
+            tx
+        });
+        let (done, answer) = oneshot::channel();
+        sender
+            .send(Recording { finished, done })
+            .map_err(|_| Error::Internal("the recorder has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("the recorder has stopped".into()))?
+            .map_err(|e| Error::Internal(format!("recording a delivery: {e}")))
     }
 
     async fn attempt_logged(&self, delivery: &Claimed, lease: &Lease) {
@@ -372,7 +440,14 @@ impl Dispatcher {
                 tracing::warn!(endpoint_id = %endpoint.row.id, "endpoint failing for the whole auto-disable period: disabled, its deliveries held");
             }
         }
-        let kept = deliveries::finish(&self.db, &delivery.id, lease, outcome).await?;
+        let kept = self
+            .record(Finished {
+                attempt: Some(done.record.clone()),
+                delivery_id: delivery.id.clone(),
+                lease: lease.clone(),
+                outcome,
+            })
+            .await?;
         tracing::info!(
             event_id = %done.record.event_id,
             delivery_id = %delivery.id,
@@ -472,7 +547,6 @@ impl Dispatcher {
             error_class: error_class.map(|c| c.as_str().to_owned()),
             error_message,
         };
-        deliveries::insert_attempt(&self.db, &record).await?;
         Ok(Attempted {
             record,
             request_headers: logged_headers,
@@ -531,7 +605,16 @@ impl Dispatcher {
         } else {
             Outcome::Failed
         };
-        deliveries::finish(&self.db, &delivery_id, &lease, outcome).await?;
+        deliveries::record_many(
+            &self.db,
+            &[Finished {
+                attempt: Some(done.record.clone()),
+                delivery_id: delivery_id.clone(),
+                lease: lease.clone(),
+                outcome,
+            }],
+        )
+        .await?;
         tracing::info!(
             event_id = %event.id,
             delivery_id = %delivery_id,

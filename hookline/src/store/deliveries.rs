@@ -75,32 +75,87 @@ pub enum Outcome {
 /// Records the outcome of an attempt, if `lease` is still the delivery's.
 /// Answers false when the lease was lost (another node owns the delivery now).
 pub async fn finish(db: &Db, delivery_id: &str, lease: &Lease, outcome: Outcome) -> Result<bool> {
-    let (status, next, attempted, held) = match outcome {
-        Outcome::Succeeded => ("succeeded", None, 1, false),
-        Outcome::RetryAt(at) => ("pending", Some(at), 1, false),
-        Outcome::Failed => ("failed", None, 1, false),
-        Outcome::Held => ("pending", Some(HELD_UNTIL), 1, true),
-        Outcome::Hold => ("pending", Some(HELD_UNTIL), 0, true),
-        Outcome::Release(at) => ("pending", Some(at), 0, false),
-    };
-    let updated = on_db!(db, |pool| {
-        sqlx::query(
-            "UPDATE deliveries SET status = $1, attempts = attempts + $6, held = $7, \
-               next_attempt_ms = COALESCE($2, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
-             WHERE id = $3 AND lease_owner = $4 AND lease_until_ms = $5",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(delivery_id)
-        .bind(&lease.owner)
-        .bind(lease.until_ms)
-        .bind(attempted)
-        .bind(held)
-        .execute(pool)
-        .await?
-        .rows_affected()
+    let kept = record_many(
+        db,
+        &[Finished {
+            attempt: None,
+            delivery_id: delivery_id.to_owned(),
+            lease: lease.clone(),
+            outcome,
+        }],
+    )
+    .await?;
+    Ok(kept.first().copied().unwrap_or(false))
+}
+
+/// A delivery's attempt (if one was made) and what became of it.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    pub attempt: Option<AttemptRow>,
+    pub delivery_id: String,
+    pub lease: Lease,
+    pub outcome: Outcome,
+}
+
+/// Records several deliveries' attempts and outcomes in one transaction, so
+/// concurrent deliveries share one commit (one disk sync). Answers, for each,
+/// whether its lease was still held; an attempt is kept in the log either way.
+pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
+    let insert = format!(
+        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    );
+    let mut kept = Vec::with_capacity(items.len());
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        for item in items {
+            if let Some(a) = &item.attempt {
+                sqlx::query(&insert)
+                    .bind(&a.id)
+                    .bind(&a.delivery_id)
+                    .bind(&a.event_id)
+                    .bind(&a.endpoint_id)
+                    .bind(a.attempt_no)
+                    .bind(a.started_ms)
+                    .bind(a.latency_ms)
+                    .bind(&a.url)
+                    .bind(&a.request_headers)
+                    .bind(&a.request_body)
+                    .bind(a.response_status)
+                    .bind(&a.response_headers)
+                    .bind(&a.response_body)
+                    .bind(&a.error_class)
+                    .bind(&a.error_message)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let (status, next, attempted, held) = match item.outcome {
+                Outcome::Succeeded => ("succeeded", None, 1, false),
+                Outcome::RetryAt(at) => ("pending", Some(at), 1, false),
+                Outcome::Failed => ("failed", None, 1, false),
+                Outcome::Held => ("pending", Some(HELD_UNTIL), 1, true),
+                Outcome::Hold => ("pending", Some(HELD_UNTIL), 0, true),
+                Outcome::Release(at) => ("pending", Some(at), 0, false),
+            };
+            let updated = sqlx::query(
+                "UPDATE deliveries SET status = $1, attempts = attempts + $6, held = $7, \
+                   next_attempt_ms = COALESCE($2, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
+                 WHERE id = $3 AND lease_owner = $4 AND lease_until_ms = $5",
+            )
+            .bind(status)
+            .bind(next)
+            .bind(&item.delivery_id)
+            .bind(&item.lease.owner)
+            .bind(item.lease.until_ms)
+            .bind(attempted)
+            .bind(held)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            kept.push(updated == 1);
+        }
+        tx.commit().await?;
     });
-    Ok(updated == 1)
+    Ok(kept)
 }
 
 /// How many deliveries are in each state at `now`: `due`, `scheduled`,
@@ -165,33 +220,6 @@ pub struct AttemptRow {
 
 const ATTEMPT_COLUMNS: &str = "id, delivery_id, event_id, endpoint_id, attempt_no, started_ms, latency_ms, url, \
      request_headers, request_body, response_status, response_headers, response_body, error_class, error_message";
-
-pub async fn insert_attempt(db: &Db, a: &AttemptRow) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    );
-    on_db!(db, |pool| {
-        sqlx::query(&sql)
-            .bind(&a.id)
-            .bind(&a.delivery_id)
-            .bind(&a.event_id)
-            .bind(&a.endpoint_id)
-            .bind(a.attempt_no)
-            .bind(a.started_ms)
-            .bind(a.latency_ms)
-            .bind(&a.url)
-            .bind(&a.request_headers)
-            .bind(&a.request_body)
-            .bind(a.response_status)
-            .bind(&a.response_headers)
-            .bind(&a.response_body)
-            .bind(&a.error_class)
-            .bind(&a.error_message)
-            .execute(pool)
-            .await?;
-    });
-    Ok(())
-}
 
 pub async fn attempts_of(db: &Db, delivery_id: &str) -> Result<Vec<AttemptRow>> {
     let sql = format!(

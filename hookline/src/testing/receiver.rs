@@ -52,6 +52,8 @@ impl Behaviour {
 /// One request as it arrived.
 #[derive(Clone, Debug)]
 pub struct Captured {
+    /// The request path, e.g. `/hook/7`.
+    pub path: String,
     /// Header names lower-cased, in arrival order.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -136,6 +138,8 @@ impl TlsReceiver {
         let r = receiver.clone();
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
+                // Small answers go out at once, not after the client's delayed ACK.
+                let _ = tcp.set_nodelay(true);
                 r.connections.fetch_add(1, Ordering::SeqCst);
                 let (acceptor, r, behaviour) = (acceptor.clone(), r.clone(), behaviour.clone());
                 tokio::spawn(async move {
@@ -193,10 +197,8 @@ impl TlsReceiver {
                         head.push_str(&format!("{name}: {value}\r\n"));
                     }
                     head.push_str("\r\n");
-                    if tls.write_all(head.as_bytes()).await.is_err()
-                        || tls.write_all(body.as_bytes()).await.is_err()
-                        || tls.flush().await.is_err()
-                    {
+                    head.push_str(body);
+                    if tls.write_all(head.as_bytes()).await.is_err() || tls.flush().await.is_err() {
                         return;
                     }
                 }
@@ -249,6 +251,7 @@ impl TlsReceiver {
 async fn read_request<S: AsyncBufRead + Unpin>(stream: &mut S) -> Option<Captured> {
     let mut headers = Vec::new();
     let mut line = String::new();
+    let mut path = String::new();
     let mut first = true;
     loop {
         line.clear();
@@ -260,7 +263,8 @@ async fn read_request<S: AsyncBufRead + Unpin>(stream: &mut S) -> Option<Capture
             break;
         }
         if first {
-            first = false; // the request line
+            first = false; // the request line: METHOD PATH VERSION
+            path = text.split(' ').nth(1).unwrap_or_default().to_owned();
         } else if let Some((name, value)) = text.split_once(':') {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
@@ -272,7 +276,11 @@ async fn read_request<S: AsyncBufRead + Unpin>(stream: &mut S) -> Option<Capture
         .unwrap_or(0);
     let mut body = vec![0u8; length];
     stream.read_exact(&mut body).await.ok()?;
-    Some(Captured { headers, body })
+    Some(Captured {
+        path,
+        headers,
+        body,
+    })
 }
 
 fn reason(status: u16) -> &'static str {
