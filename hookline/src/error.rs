@@ -19,6 +19,9 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database could not be reached; nothing was stored.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -28,6 +31,7 @@ impl Error {
     /// the request: callers answer "try again" rather than "broken".
     pub fn is_unavailable(&self) -> bool {
         match self {
+            Error::Unavailable(_) => true,
             Error::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
             ) => true,

@@ -12,6 +12,7 @@ use crate::store::events::{self as store, EventRow, Idempotency, Inserted};
 use crate::validation::FieldErrors;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
 
 /// An event's data may not exceed this, serialised.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
@@ -119,15 +120,19 @@ pub fn check_idempotency_key(key: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Stores one event and its deliveries. With an idempotency key, a repeat
-/// within 24 hours returns the first event and stores nothing; reusing a key
-/// for a different event is refused.
-pub async fn publish(
+/// An event checked and ready to store.
+struct Prepared {
+    row: EventRow,
+    request_hash: String,
+    key: Option<String>,
+}
+
+async fn prepare(
     db: &Db,
     clock: &dyn Clock,
     input: &PublishInput,
     idempotency_key: Option<&str>,
-) -> Result<Published> {
+) -> Result<Prepared> {
     let checked = check(input)?;
     if let Some(key) = idempotency_key {
         check_idempotency_key(key).map_err(|m| FieldErrors::single("idempotency_key", m))?;
@@ -153,43 +158,171 @@ pub async fn publish(
         }
         format!("{:x}", h.finalize())
     };
-    let now = clock.now_ms();
-    let row = EventRow {
-        id: ids::event_id(),
-        merchant_id: checked.merchant_id,
-        mode: checked.mode.as_str().to_owned(),
-        event_type: checked.event_type.as_str().to_owned(),
-        resource_id: checked.data.resource_id().to_owned(),
-        data,
-        created_ms: now,
-    };
-    let idempotency = idempotency_key.map(|key| Idempotency {
-        key,
-        request_hash: &request_hash,
-        expires_before: now - IDEMPOTENCY_WINDOW_MS,
-    });
-    match store::insert_with_fanout(db, &row, idempotency).await? {
-        Inserted::New(_) => Ok(Published {
-            event: published(row)?,
-            replayed: false,
-        }),
-        Inserted::Existing {
-            event_id,
-            request_hash: first_hash,
-        } => {
-            if first_hash != request_hash {
-                return Err(FieldErrors::single(
-                    "idempotency_key",
-                    "was already used for a different event; use a new key for a new event",
-                )
-                .into());
+    Ok(Prepared {
+        row: EventRow {
+            id: ids::event_id(),
+            merchant_id: checked.merchant_id,
+            mode: checked.mode.as_str().to_owned(),
+            event_type: checked.event_type.as_str().to_owned(),
+            resource_id: checked.data.resource_id().to_owned(),
+            data,
+            created_ms: clock.now_ms(),
+        },
+        request_hash,
+        key: idempotency_key.map(str::to_owned),
+    })
+}
+
+impl Prepared {
+    fn idempotency(&self) -> Option<Idempotency<'_>> {
+        self.key.as_deref().map(|key| Idempotency {
+            key,
+            request_hash: &self.request_hash,
+            expires_before: self.row.created_ms - IDEMPOTENCY_WINDOW_MS,
+        })
+    }
+
+    /// What the caller gets once the store answered.
+    async fn answer(self, db: &Db, inserted: Inserted) -> Result<Published> {
+        match inserted {
+            Inserted::New(_) => Ok(Published {
+                event: published(self.row)?,
+                replayed: false,
+            }),
+            Inserted::Existing {
+                event_id,
+                request_hash: first_hash,
+            } => {
+                if first_hash != self.request_hash {
+                    return Err(FieldErrors::single(
+                        "idempotency_key",
+                        "was already used for a different event; use a new key for a new event",
+                    )
+                    .into());
+                }
+                let first = store::get(db, &event_id).await?.ok_or(Error::NotFound)?;
+                Ok(Published {
+                    event: published(first)?,
+                    replayed: true,
+                })
             }
-            let first = store::get(db, &event_id).await?.ok_or(Error::NotFound)?;
-            Ok(Published {
-                event: published(first)?,
-                replayed: true,
-            })
         }
+    }
+}
+
+/// Stores one event and its deliveries in a transaction of its own. With an
+/// idempotency key, a repeat within 24 hours returns the first event and
+/// stores nothing; reusing a key for a different event is refused.
+pub async fn publish(
+    db: &Db,
+    clock: &dyn Clock,
+    input: &PublishInput,
+    idempotency_key: Option<&str>,
+) -> Result<Published> {
+    let prepared = prepare(db, clock, input, idempotency_key).await?;
+    let inserted = store::insert_with_fanout(db, &prepared.row, prepared.idempotency()).await?;
+    prepared.answer(db, inserted).await
+}
+
+/// Publishes like [`publish`], but events published at the same time share
+/// one transaction: one disk sync for many events, so acknowledged events
+/// stay durable without one sync each. The ingest API uses this.
+pub struct Publisher {
+    db: Db,
+    queue: std::sync::OnceLock<mpsc::UnboundedSender<Queued>>,
+}
+
+/// Most events written in one transaction.
+const MAX_GROUP: usize = 500;
+
+struct Queued {
+    prepared: Prepared,
+    /// Answered with the event back and what the store made of it.
+    done: oneshot::Sender<(Prepared, std::result::Result<Inserted, Failure>)>,
+}
+
+enum Failure {
+    /// The whole transaction failed: nothing of the group was stored.
+    Group { unavailable: bool, message: String },
+    /// This event failed; the others were stored.
+    One(String),
+}
+
+impl Publisher {
+    pub fn new(db: Db) -> Publisher {
+        Publisher {
+            db,
+            queue: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub async fn publish(
+        &self,
+        clock: &dyn Clock,
+        input: &PublishInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<Published> {
+        let prepared = prepare(&self.db, clock, input, idempotency_key).await?;
+        let (done, answer) = oneshot::channel();
+        self.writer()
+            .send(Queued { prepared, done })
+            .map_err(|_| Error::Internal("the ingest writer has stopped".into()))?;
+        let (prepared, inserted) = answer
+            .await
+            .map_err(|_| Error::Internal("the ingest writer has stopped".into()))?;
+        match inserted {
+            Ok(inserted) => prepared.answer(&self.db, inserted).await,
+            Err(Failure::Group {
+                unavailable: true,
+                message,
+            }) => Err(Error::Unavailable(message)),
+            Err(Failure::Group { message, .. }) | Err(Failure::One(message)) => {
+                Err(Error::Internal(message))
+            }
+        }
+    }
+
+    fn writer(&self) -> &mpsc::UnboundedSender<Queued> {
+        self.queue.get_or_init(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut group = vec![first];
+                    while group.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(more) => group.push(more),
+                            Err(_) => break,
+                        }
+                    }
+                    let items: Vec<_> = group
+                        .iter()
+                        .map(|q| (&q.prepared.row, q.prepared.idempotency()))
+                        .collect();
+                    let results = store::insert_many(&db, &items).await;
+                    drop(items);
+                    match results {
+                        Ok(results) => {
+                            for (q, r) in group.into_iter().zip(results) {
+                                let _ = q.done.send((q.prepared, r.map_err(Failure::One)));
+                            }
+                        }
+                        Err(e) => {
+                            let unavailable = e.is_unavailable();
+                            let message = e.to_string();
+                            for q in group {
+                                let failure = Failure::Group {
+                                    unavailable,
+                                    message: message.clone(),
+                                };
+                                let _ = q.done.send((q.prepared, Err(failure)));
+                            }
+                        }
+                    }
+                }
+            });
+            tx
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! one transaction, so an accepted event always has its deliveries.
 
 use crate::clock::Millis;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::on_db;
 use crate::store::deliveries::Lease;
 use crate::store::health::HELD_UNTIL;
@@ -44,81 +44,116 @@ pub async fn insert_with_fanout(
     event: &EventRow,
     idempotency: Option<Idempotency<'_>>,
 ) -> Result<Inserted> {
+    let mut results = insert_many(db, &[(event, idempotency)]).await?;
+    results
+        .pop()
+        .unwrap_or_else(|| Err("nothing stored".into()))
+        .map_err(Error::Internal)
+}
+
+/// Stores several events with their fan-out in one transaction (one disk
+/// sync for all of them). Each event is in a savepoint of its own, so one
+/// that fails is answered with its error and the others are still stored.
+/// The outer error means nothing was stored.
+pub async fn insert_many(
+    db: &Db,
+    items: &[(&EventRow, Option<Idempotency<'_>>)],
+) -> Result<Vec<std::result::Result<Inserted, String>>> {
     let backend = db.backend();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        if let Some(key) = &idempotency {
-            // A write comes first, so SQLite takes its write lock at once and
-            // concurrent publishes of one key queue instead of failing.
-            sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND created_ms < $2")
-                .bind(key.key)
-                .bind(key.expires_before)
-                .execute(&mut *tx)
+        let mut results = Vec::with_capacity(items.len());
+        let mut any_new = false;
+        for (event, idempotency) in items {
+            let mut sp = sqlx::Acquire::begin(&mut *tx).await?;
+            let attempt = async {
+                if let Some(key) = idempotency {
+                    // A write comes first, so SQLite takes its write lock at once and
+                    // concurrent publishes of one key queue instead of failing.
+                    sqlx::query("DELETE FROM idempotency_keys WHERE key = $1 AND created_ms < $2")
+                        .bind(key.key)
+                        .bind(key.expires_before)
+                        .execute(&mut *sp)
+                        .await?;
+                    let claimed = sqlx::query(
+                        "INSERT INTO idempotency_keys (key, request_hash, event_id, created_ms) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                    )
+                    .bind(key.key)
+                    .bind(key.request_hash)
+                    .bind(&event.id)
+                    .bind(event.created_ms)
+                    .execute(&mut *sp)
+                    .await?
+                    .rows_affected();
+                    if claimed == 0 {
+                        let (event_id, request_hash): (String, String) = sqlx::query_as(
+                            "SELECT event_id, request_hash FROM idempotency_keys WHERE key = $1",
+                        )
+                        .bind(key.key)
+                        .fetch_one(&mut *sp)
+                        .await?;
+                        return Ok::<Inserted, sqlx::Error>(Inserted::Existing {
+                            event_id,
+                            request_hash,
+                        });
+                    }
+                }
+                sqlx::query(&format!(
+                    "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                ))
+                .bind(&event.id)
+                .bind(&event.merchant_id)
+                .bind(&event.mode)
+                .bind(&event.event_type)
+                .bind(&event.resource_id)
+                .bind(&event.data)
+                .bind(event.created_ms)
+                .execute(&mut *sp)
                 .await?;
-            let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (key, request_hash, event_id, created_ms) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key.key)
-            .bind(key.request_hash)
-            .bind(&event.id)
-            .bind(event.created_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if claimed == 0 {
-                let (event_id, request_hash): (String, String) = sqlx::query_as(
-                    "SELECT event_id, request_hash FROM idempotency_keys WHERE key = $1",
+                // Endpoints disabled by Hookline (failing, or 410) keep their events,
+                // held until the merchant re-enables them; ones the merchant turned off do not.
+                let fanned_out = sqlx::query(
+                    "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
+                     SELECT 'dlv_' || $1 || '_' || e.id, $2, e.id, e.merchant_id, 'pending', 0, \
+                            CASE WHEN e.enabled THEN $3 ELSE $7 END, $3, NOT e.enabled \
+                     FROM endpoints e JOIN endpoint_event_types t ON t.endpoint_id = e.id \
+                     WHERE e.merchant_id = $4 AND e.mode = $5 AND NOT e.deleted AND t.event_type = $6 \
+                       AND (e.enabled OR e.disabled_reason IN ('failing', 'gone'))",
                 )
-                .bind(key.key)
-                .fetch_one(&mut *tx)
-                .await?;
-                return Ok(Inserted::Existing {
-                    event_id,
-                    request_hash,
-                });
+                .bind(event.id.trim_start_matches("evt_"))
+                .bind(&event.id)
+                .bind(event.created_ms)
+                .bind(&event.merchant_id)
+                .bind(&event.mode)
+                .bind(&event.event_type)
+                .bind(HELD_UNTIL)
+                .execute(&mut *sp)
+                .await?
+                .rows_affected();
+                Ok(Inserted::New(fanned_out))
+            }
+            .await;
+            match attempt {
+                Ok(inserted) => {
+                    sp.commit().await?;
+                    any_new |= matches!(inserted, Inserted::New(n) if n > 0);
+                    results.push(Ok(inserted));
+                }
+                Err(e) => {
+                    sp.rollback().await?;
+                    results.push(Err(e.to_string()));
+                }
             }
         }
-        sqlx::query(&format!(
-            "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(&event.id)
-        .bind(&event.merchant_id)
-        .bind(&event.mode)
-        .bind(&event.event_type)
-        .bind(&event.resource_id)
-        .bind(&event.data)
-        .bind(event.created_ms)
-        .execute(&mut *tx)
-        .await?;
-        // Endpoints disabled by Hookline (failing, or 410) keep their events,
-        // held until the merchant re-enables them; ones the merchant turned off do not.
-        let fanned_out = sqlx::query(
-            "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
-             SELECT 'dlv_' || $1 || '_' || e.id, $2, e.id, e.merchant_id, 'pending', 0, \
-                    CASE WHEN e.enabled THEN $3 ELSE $7 END, $3, NOT e.enabled \
-             FROM endpoints e JOIN endpoint_event_types t ON t.endpoint_id = e.id \
-             WHERE e.merchant_id = $4 AND e.mode = $5 AND NOT e.deleted AND t.event_type = $6 \
-               AND (e.enabled OR e.disabled_reason IN ('failing', 'gone'))",
-        )
-        .bind(event.id.trim_start_matches("evt_"))
-        .bind(&event.id)
-        .bind(event.created_ms)
-        .bind(&event.merchant_id)
-        .bind(&event.mode)
-        .bind(&event.event_type)
-        .bind(HELD_UNTIL)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if fanned_out > 0 && backend == Backend::Postgres {
+        if any_new && backend == Backend::Postgres {
             // Delivered to every listening node when the transaction commits.
             sqlx::query(&format!("NOTIFY {}", crate::dispatch::wake::CHANNEL))
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
-        Ok(Inserted::New(fanned_out))
+        Ok(results)
     })
 }
 

@@ -119,4 +119,40 @@ backend_tests! {
         assert!(!later.replayed);
         assert_ne!(later.event.id, id);
     }
+
+    async fn concurrent_publishes_share_transactions_and_keep_their_rules(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "group@acme.example").await;
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live,
+            &input("https://hooks.example/in", &[EventType::PayoutUpdated]), EndpointRules::default()).await.unwrap().id;
+        let publisher = Arc::new(ingest::Publisher::new(t.db.clone()));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..60 {
+            let (publisher, clock, acme) = (publisher.clone(), clock.clone(), acme.clone());
+            tasks.spawn(async move {
+                // Every third event repeats one idempotency key.
+                let key = (i % 3 == 0).then_some("payout-42");
+                publisher.publish(&*clock, &event(&acme, Mode::Live, EventType::PayoutUpdated), key).await
+            });
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut replayed = 0;
+        while let Some(done) = tasks.join_next().await {
+            let p = done.unwrap().unwrap();
+            replayed += usize::from(p.replayed);
+            ids.insert(p.event.id.clone());
+            assert_eq!(deliveries_of(&t.db, &p.event.id).await.unwrap(), vec![(ep.clone(), "pending".to_owned())]);
+        }
+        assert_eq!(ids.len(), 41, "40 without a key and one for the shared key");
+        assert_eq!(replayed, 19);
+        assert_eq!(hookline::store::events::count_for_merchant(&t.db, &acme).await.unwrap(), 41);
+        // Checks still come first: a bad event is refused and nothing is stored.
+        let mut bad = event(&acme, Mode::Live, EventType::PayoutUpdated);
+        bad.data["amount"]["currency"] = "EURO".into();
+        assert!(matches!(publisher.publish(&*clock, &bad, None).await, Err(Error::Validation(_))));
+        let reused = publisher.publish(&*clock, &event(&acme, Mode::Live, EventType::RefundUpdated), Some("payout-42")).await;
+        assert!(matches!(reused, Err(Error::Validation(_))), "a key reused for another event");
+        assert_eq!(hookline::store::events::count_for_merchant(&t.db, &acme).await.unwrap(), 41);
+    }
 }

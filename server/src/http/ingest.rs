@@ -80,13 +80,10 @@ pub async fn publish(State(state): State<AppState>, req: Request) -> Result<Resp
     authorize(&state, &parts.headers)?;
     let key = idempotency_key(&parts.headers)?;
     let input: PublishInput = read_json(body, MAX_SINGLE_BODY).await?;
-    let published = ingest::publish(
-        &state.portal.db,
-        &*state.portal.clock,
-        &input,
-        key.as_deref(),
-    )
-    .await?;
+    let published = state
+        .publisher
+        .publish(&*state.portal.clock, &input, key.as_deref())
+        .await?;
     if !published.replayed {
         state.metrics.published(1);
         state.portal.dispatcher.wakeup.wake();
@@ -175,37 +172,62 @@ pub async fn publish_batch(
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    let mut results: Vec<serde_json::Value> = Vec::with_capacity(items.len());
-    for (i, (input, key)) in items.iter().enumerate() {
-        match ingest::publish(
-            &state.portal.db,
-            &*state.portal.clock,
-            input,
-            key.as_deref(),
-        )
-        .await
-        {
+    // Unknown merchants refuse the batch before anything is stored.
+    let mut merchants: Vec<&str> = items.iter().map(|(i, _)| i.merchant_id.as_str()).collect();
+    merchants.sort_unstable();
+    merchants.dedup();
+    for m in merchants {
+        if !hookline::store::events::merchant_exists(&state.portal.db, m).await? {
+            let mut e = FieldErrors::new();
+            for (i, (input, _)) in items.iter().enumerate() {
+                if input.merchant_id == m {
+                    e.add(
+                        &format!("events[{i}].merchant_id"),
+                        format!("no merchant `{m}`"),
+                    );
+                }
+            }
+            return Err(Problem::invalid(e));
+        }
+    }
+    // Published together, the events share transactions with each other
+    // (and with concurrent requests): one disk sync for many.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (input, key)) in items.into_iter().enumerate() {
+        let (publisher, clock) = (state.publisher.clone(), state.portal.clock.clone());
+        tasks.spawn(async move { (i, publisher.publish(&*clock, &input, key.as_deref()).await) });
+    }
+    let mut results: Vec<Option<serde_json::Value>> = vec![None; tasks.len()];
+    let mut conflicts = FieldErrors::new();
+    let mut failure = None;
+    while let Some(done) = tasks.join_next().await {
+        let (i, result) = done.map_err(|e| hookline::Error::Internal(e.to_string()))?;
+        match result {
             Ok(p) => {
                 if !p.replayed {
                     state.metrics.published(1);
                 }
-                results.push(with_replayed(p.event, p.replayed))
+                results[i] = Some(with_replayed(p.event, p.replayed));
             }
+            // Only an idempotency key reused for a different event gets here.
             Err(hookline::Error::Validation(fields)) => {
-                // Only database-backed checks (an unknown merchant) get here.
-                let mut e = FieldErrors::new();
                 for f in fields.0 {
-                    e.add(&format!("events[{i}].{}", f.field), f.message);
+                    conflicts.add(&format!("events[{i}].{}", f.field), f.message);
                 }
-                let mut problem = Problem::invalid(e);
-                problem.detail =
-                    format!("{} (events before index {i} were stored)", problem.detail);
-                return Err(problem);
             }
-            Err(other) => return Err(other.into()),
+            Err(other) => failure = Some(other),
         }
     }
     state.portal.dispatcher.wakeup.wake();
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    if !conflicts.is_empty() {
+        let mut problem = Problem::invalid(conflicts);
+        problem.detail = format!("{} (the other events were stored)", problem.detail);
+        return Err(problem);
+    }
+    let results: Vec<serde_json::Value> = results.into_iter().flatten().collect();
     Ok((StatusCode::OK, Json(json!({ "events": results }))).into_response())
 }
 

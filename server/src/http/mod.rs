@@ -16,6 +16,7 @@ use app::{App, shell};
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
+use hookline::ingest::Publisher;
 use hookline::metrics::Metrics;
 use hookline::sessions::DbSessionStore;
 use leptos::prelude::*;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub portal: PortalState,
     pub ingest_token: Secret<String>,
     pub metrics: Arc<Metrics>,
+    pub publisher: Arc<Publisher>,
 }
 
 pub async fn router(
@@ -54,6 +56,7 @@ pub async fn router(
             .clone()
             .ok_or_else(|| ServerError::Internal("serving needs the ingest token".into()))?,
         metrics,
+        publisher: Arc::new(Publisher::new(portal.db.clone())),
     };
 
     let store = DbSessionStore::new(&portal.db)
