@@ -273,6 +273,10 @@ impl Dispatcher {
                     continue;
                 }
             };
+            // Fewer than asked for: nothing else is due, so rest until new
+            // work wakes the loop (or the poll interval passes) rather than
+            // spinning on claims of one delivery each.
+            let drained = claimed.len() < free;
             if claimed.is_empty() {
                 self.wakeup.wait(poll).await;
                 continue;
@@ -289,18 +293,17 @@ impl Dispatcher {
                 tokio::spawn(async move {
                     let _node_slot = node_slot;
                     // A few deliveries may queue behind a busy endpoint; beyond
-                    // that they go back to the database for a second rather
+                    // that they go back to the database for a moment rather
                     // than hold node slots that other endpoints could use.
                     let Ok(_queued) = endpoint.queue.clone().try_acquire_owned() else {
-                        let later = this.clock.now_ms() + 1_000;
-                        if let Err(e) = deliveries::finish(
-                            &this.db,
-                            &delivery.id,
-                            &lease,
-                            Outcome::Release(later),
-                        )
-                        .await
-                        {
+                        let later = this.clock.now_ms() + 100;
+                        let release = Finished {
+                            attempt: None,
+                            delivery_id: delivery.id.clone(),
+                            lease: lease.clone(),
+                            outcome: Outcome::Release(later),
+                        };
+                        if let Err(e) = this.record(release).await {
                             tracing::warn!(delivery_id = %delivery.id, error = %e, "could not requeue a delivery");
                         }
                         return;
@@ -309,6 +312,9 @@ impl Dispatcher {
                         this.attempt_logged(&delivery, &lease).await;
                     }
                 });
+            }
+            if drained {
+                self.wakeup.wait(poll).await;
             }
         }
     }

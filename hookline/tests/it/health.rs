@@ -244,8 +244,10 @@ backend_tests! {
         let base = healthy_p99(backend, false).await;
         let with_dead = healthy_p99(backend, true).await;
         eprintln!("healthy p99: {base:?} alone, {with_dead:?} beside a dead endpoint");
+        // Without isolation each healthy delivery would queue behind 1 s
+        // timeouts; the margin absorbs a busy machine (tests run in parallel).
         assert!(
-            with_dead <= (base * 4).max(base + Duration::from_millis(250)),
+            with_dead <= (base * 3).max(base + Duration::from_secs(1)),
             "p99 {with_dead:?} with a dead endpoint vs {base:?} without"
         );
     }
