@@ -277,10 +277,6 @@ impl Dispatcher {
             // work wakes the loop (or the poll interval passes) rather than
             // spinning on claims of one delivery each.
             let drained = claimed.len() < free;
-            if claimed.is_empty() {
-                self.wakeup.wait(poll).await;
-                continue;
-            }
             for delivery in claimed {
                 let Ok(node_slot) = node.clone().acquire_owned().await else {
                     return;
