@@ -225,6 +225,133 @@ pub struct EndpointView {
     pub updated_ms: i64,
 }
 
+/// Whether an endpoint receives deliveries, and if not, who turned it off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointStatus {
+    Enabled,
+    /// The merchant (or an admin) turned it off.
+    Disabled,
+    /// Hookline turned it off: it failed for the whole auto-disable period, or answered 410.
+    AutoDisabled,
+}
+
+impl EndpointStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            EndpointStatus::Enabled => "Enabled",
+            EndpointStatus::Disabled => "Disabled",
+            EndpointStatus::AutoDisabled => "Auto-disabled",
+        }
+    }
+}
+
+/// How deliveries to an endpoint are going, as a badge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthBadge {
+    /// The last attempt succeeded (or none was made yet).
+    Healthy,
+    /// Recent attempts failed; deliveries are being retried.
+    Failing,
+    /// Too many consecutive failures: deliveries wait for a probe.
+    Paused,
+    /// Not receiving deliveries.
+    Off,
+}
+
+impl HealthBadge {
+    pub fn label(self) -> &'static str {
+        match self {
+            HealthBadge::Healthy => "Healthy",
+            HealthBadge::Failing => "Failing",
+            HealthBadge::Paused => "Paused after failures",
+            HealthBadge::Off => "Off",
+        }
+    }
+}
+
+/// One row of the portal's endpoint list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointSummary {
+    pub endpoint: EndpointView,
+    pub status: EndpointStatus,
+    pub health: HealthBadge,
+    /// Why Hookline disabled it, in words, when it did.
+    pub disabled_note: Option<String>,
+    pub consecutive_failures: i64,
+    pub last_success_ms: Option<i64>,
+    /// Attempts in the last 24 hours, and how many of them succeeded.
+    pub attempts_24h: i64,
+    pub succeeded_24h: i64,
+    /// Deliveries waiting for the endpoint to be enabled again.
+    pub held: i64,
+}
+
+impl EndpointSummary {
+    /// The last 24 hours' success rate in percent, if anything was attempted.
+    pub fn success_rate_24h(&self) -> Option<f64> {
+        (self.attempts_24h > 0)
+            .then(|| self.succeeded_24h as f64 * 100.0 / self.attempts_24h as f64)
+    }
+}
+
+/// A signing secret as the portal lists it: never its value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretInfo {
+    pub id: String,
+    pub created_ms: i64,
+    /// When it stops signing; `None` for the current secret.
+    pub expires_ms: Option<i64>,
+}
+
+/// How long the old secret keeps signing after a rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GracePeriod {
+    None,
+    OneHour,
+    OneDay,
+    SevenDays,
+}
+
+impl GracePeriod {
+    pub const ALL: [GracePeriod; 4] = [
+        GracePeriod::None,
+        GracePeriod::OneHour,
+        GracePeriod::OneDay,
+        GracePeriod::SevenDays,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GracePeriod::None => "none",
+            GracePeriod::OneHour => "one_hour",
+            GracePeriod::OneDay => "one_day",
+            GracePeriod::SevenDays => "seven_days",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            GracePeriod::None => "None: the old secret stops at once",
+            GracePeriod::OneHour => "1 hour",
+            GracePeriod::OneDay => "24 hours",
+            GracePeriod::SevenDays => "7 days",
+        }
+    }
+
+    pub fn millis(self) -> i64 {
+        const HOUR: i64 = 3_600_000;
+        match self {
+            GracePeriod::None => 0,
+            GracePeriod::OneHour => HOUR,
+            GracePeriod::OneDay => 24 * HOUR,
+            GracePeriod::SevenDays => 7 * 24 * HOUR,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,10 @@
 
 use crate::clock::Clock;
 use crate::crypto::SecretBox;
-use crate::endpoint::{EndpointInput, EndpointRules, EndpointView};
+use crate::endpoint::{
+    EndpointInput, EndpointRules, EndpointStatus, EndpointSummary, EndpointView, GracePeriod,
+    HealthBadge, SecretInfo,
+};
 use crate::error::{Error, Result};
 use crate::events::EventType;
 use crate::ids;
@@ -13,7 +16,6 @@ use crate::store::Db;
 use crate::store::endpoints::{self as store, EndpointRow, SecretRow};
 pub use crate::store::health::HeldDeliveries;
 use crate::store::health::{self, DisabledReason};
-use std::time::Duration;
 
 fn view(row: EndpointRow, types: Vec<String>) -> Result<EndpointView> {
     Ok(EndpointView {
@@ -68,12 +70,7 @@ pub async fn create(
         url: valid.url.as_str().to_owned(),
         description: valid.description,
         payload_version: valid.payload_version,
-        allowlist: valid
-            .allowlist
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(" "),
+        allowlist: join_allowlist(&valid.allowlist),
         enabled: true,
         created_ms: now,
         updated_ms: now,
@@ -164,10 +161,138 @@ pub async fn rotate_secret(
     clock: &dyn Clock,
     merchant_id: &str,
     endpoint_id: &str,
-    grace: Duration,
+    grace: GracePeriod,
 ) -> Result<()> {
     get(db, merchant_id, endpoint_id).await?;
     let now = clock.now_ms();
     let new = seal(sbox, &SigningSecret::generate(), now)?;
-    store::rotate(db, endpoint_id, &new, now + grace.as_millis() as i64).await
+    store::rotate(db, endpoint_id, &new, now + grace.millis()).await
+}
+
+/// The secrets still signing the endpoint's deliveries, current first, without their values.
+pub async fn secrets(
+    db: &Db,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    endpoint_id: &str,
+) -> Result<Vec<SecretInfo>> {
+    get(db, merchant_id, endpoint_id).await?;
+    Ok(store::secrets_info(db, endpoint_id, clock.now_ms())
+        .await?
+        .into_iter()
+        .map(|(id, created_ms, expires_ms)| SecretInfo {
+            id,
+            created_ms,
+            expires_ms,
+        })
+        .collect())
+}
+
+/// Changes what the merchant may edit; subscriptions are replaced as a whole.
+pub async fn update(
+    db: &Db,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    endpoint_id: &str,
+    input: &EndpointInput,
+    rules: EndpointRules,
+) -> Result<EndpointView> {
+    let valid = input.validate(rules)?;
+    let (mut row, _) = store::get(db, merchant_id, endpoint_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    row.url = valid.url.as_str().to_owned();
+    row.description = valid.description;
+    row.payload_version = valid.payload_version;
+    row.allowlist = join_allowlist(&valid.allowlist);
+    row.updated_ms = clock.now_ms();
+    let types: Vec<&str> = valid.event_types.iter().map(|t| t.as_str()).collect();
+    if !store::update(db, &row, &types).await? {
+        return Err(Error::NotFound);
+    }
+    get(db, merchant_id, endpoint_id).await
+}
+
+/// Deletes the endpoint; its logs stay. Undelivered events to it are marked failed.
+pub async fn delete(
+    db: &Db,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    endpoint_id: &str,
+) -> Result<()> {
+    if store::delete(db, merchant_id, endpoint_id, clock.now_ms()).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// The merchant's endpoints in one mode with status, health and the last 24 hours' numbers.
+pub async fn overview(
+    db: &Db,
+    clock: &dyn Clock,
+    merchant_id: &str,
+    mode: Mode,
+) -> Result<Vec<EndpointSummary>> {
+    let now = clock.now_ms();
+    let endpoints = list(db, merchant_id, mode).await?;
+    let stats = store::stats(db, merchant_id, mode.as_str(), now - 24 * 3_600_000).await?;
+    Ok(endpoints
+        .into_iter()
+        .map(|endpoint| {
+            let stat = stats.iter().find(|s| s.id == endpoint.id);
+            let health = stat.map(|s| s.health.clone()).unwrap_or_default();
+            summarise(endpoint, &health, stat, now)
+        })
+        .collect())
+}
+
+fn summarise(
+    endpoint: EndpointView,
+    health: &health::Health,
+    stat: Option<&store::EndpointStats>,
+    now: i64,
+) -> EndpointSummary {
+    let status = match (endpoint.enabled, health.disabled_reason.as_deref()) {
+        (true, _) => EndpointStatus::Enabled,
+        (false, Some("failing" | "gone")) => EndpointStatus::AutoDisabled,
+        (false, _) => EndpointStatus::Disabled,
+    };
+    let disabled_note = match health.disabled_reason.as_deref() {
+        Some("failing") if !endpoint.enabled => Some(
+            "Hookline disabled this endpoint because every delivery failed for days. New events are held until you enable it.".to_owned(),
+        ),
+        Some("gone") if !endpoint.enabled => Some(
+            "Hookline disabled this endpoint because it answered 410 Gone. New events are held until you enable it.".to_owned(),
+        ),
+        _ => None,
+    };
+    let badge = if !endpoint.enabled {
+        HealthBadge::Off
+    } else if health.breaker_until_ms.is_some_and(|until| until > now) {
+        HealthBadge::Paused
+    } else if health.consecutive_failures > 0 {
+        HealthBadge::Failing
+    } else {
+        HealthBadge::Healthy
+    };
+    EndpointSummary {
+        status,
+        health: badge,
+        disabled_note,
+        consecutive_failures: health.consecutive_failures,
+        last_success_ms: health.last_success_ms,
+        attempts_24h: stat.map_or(0, |s| s.attempts),
+        succeeded_24h: stat.map_or(0, |s| s.succeeded),
+        held: stat.map_or(0, |s| s.held),
+        endpoint,
+    }
+}
+
+fn join_allowlist(allowlist: &[crate::endpoint::Cidr]) -> String {
+    allowlist
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -233,6 +233,19 @@ pub async fn attempts_of(db: &Db, delivery_id: &str) -> Result<Vec<AttemptRow>> 
     }))
 }
 
+/// Every attempt of every delivery of an event, in order per delivery.
+pub async fn attempts_of_event(db: &Db, event_id: &str) -> Result<Vec<AttemptRow>> {
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE event_id = $1 ORDER BY delivery_id, attempt_no"
+    );
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, AttemptRow>(&sql)
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?
+    }))
+}
+
 /// A delivery's next due time, for tests and the logs.
 pub async fn next_attempt_ms(db: &Db, delivery_id: &str) -> Result<Option<i64>> {
     Ok(on_db!(db, |pool| {

@@ -208,3 +208,132 @@ pub async fn get_live(db: &Db, id: &str) -> Result<Option<LiveEndpoint>> {
             .await?
     }))
 }
+
+/// Replaces what a merchant can edit: URL, description, payload version,
+/// allowlist and subscriptions. Answers false if the endpoint is not theirs.
+pub async fn update(db: &Db, row: &EndpointRow, event_types: &[&str]) -> Result<bool> {
+    Ok(on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE endpoints SET url = $1, description = $2, payload_version = $3, allowlist = $4, updated_ms = $5 \
+             WHERE id = $6 AND merchant_id = $7 AND NOT deleted",
+        )
+        .bind(&row.url)
+        .bind(&row.description)
+        .bind(&row.payload_version)
+        .bind(&row.allowlist)
+        .bind(row.updated_ms)
+        .bind(&row.id)
+        .bind(&row.merchant_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            sqlx::query("DELETE FROM endpoint_event_types WHERE endpoint_id = $1")
+                .bind(&row.id)
+                .execute(&mut *tx)
+                .await?;
+            for t in event_types {
+                sqlx::query(
+                    "INSERT INTO endpoint_event_types (endpoint_id, event_type) VALUES ($1, $2)",
+                )
+                .bind(&row.id)
+                .bind(*t)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        changed == 1
+    }))
+}
+
+/// Deletes an endpoint: it gets no new events and its undelivered ones are
+/// marked failed. Its deliveries and attempts stay in the logs. Answers false
+/// if the endpoint is not the merchant's.
+pub async fn delete(db: &Db, merchant_id: &str, id: &str, now: Millis) -> Result<bool> {
+    Ok(on_db!(db, |pool| {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE endpoints SET deleted = TRUE, enabled = FALSE, updated_ms = $1 \
+             WHERE id = $2 AND merchant_id = $3 AND NOT deleted",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(merchant_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'failed', held = FALSE, lease_until_ms = NULL, lease_owner = NULL \
+                 WHERE endpoint_id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        changed == 1
+    }))
+}
+
+/// Every secret of an endpoint still signing at `now`, current first (values sealed).
+pub async fn secrets_info(
+    db: &Db,
+    endpoint_id: &str,
+    now: Millis,
+) -> Result<Vec<(String, i64, Option<i64>)>> {
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, (String, i64, Option<i64>)>(
+            "SELECT id, created_ms, expires_ms FROM endpoint_secrets \
+             WHERE endpoint_id = $1 AND (expires_ms IS NULL OR expires_ms > $2) \
+             ORDER BY (expires_ms IS NULL) DESC, created_ms DESC",
+        )
+        .bind(endpoint_id)
+        .bind(now)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Health and recent numbers of every endpoint of a merchant in one mode.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EndpointStats {
+    pub id: String,
+    #[sqlx(flatten)]
+    pub health: Health,
+    pub attempts: i64,
+    pub succeeded: i64,
+    pub held: i64,
+}
+
+/// Per endpoint: its health, attempts since `since_ms` and how many
+/// succeeded, and its held deliveries.
+pub async fn stats(
+    db: &Db,
+    merchant_id: &str,
+    mode: &str,
+    since_ms: Millis,
+) -> Result<Vec<EndpointStats>> {
+    let sql = format!(
+        "SELECT e.id, {health}, \
+           (SELECT COUNT(*) FROM attempts a WHERE a.endpoint_id = e.id AND a.started_ms >= $3) AS attempts, \
+           (SELECT COUNT(*) FROM attempts a WHERE a.endpoint_id = e.id AND a.started_ms >= $3 AND a.error_class IS NULL) AS succeeded, \
+           (SELECT COUNT(*) FROM deliveries d WHERE d.endpoint_id = e.id AND d.held) AS held \
+         FROM endpoints e WHERE e.merchant_id = $1 AND e.mode = $2 AND NOT e.deleted",
+        health = HEALTH_COLUMNS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, EndpointStats>(&sql)
+            .bind(merchant_id)
+            .bind(mode)
+            .bind(since_ms)
+            .fetch_all(pool)
+            .await?
+    }))
+}

@@ -35,7 +35,8 @@ pub struct Idempotency<'a> {
     pub expires_before: Millis,
 }
 
-const EVENT_COLUMNS: &str = "id, merchant_id, mode, event_type, resource_id, data, created_ms";
+pub(crate) const EVENT_COLUMNS: &str =
+    "id, merchant_id, mode, event_type, resource_id, data, created_ms";
 
 /// Stores `event` and one pending delivery per enabled endpoint of the
 /// merchant, in the event's mode, subscribed to its type, due now.

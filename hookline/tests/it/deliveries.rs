@@ -38,6 +38,81 @@ async fn with_deliveries(db: &Db, clock: &ManualClock, n: usize) {
     }
 }
 
+/// Publishes one sample event of `event_type` for the merchant; answers its id.
+pub async fn publish_sample(
+    db: &Db,
+    clock: &ManualClock,
+    merchant_id: &str,
+    mode: Mode,
+    event_type: EventType,
+) -> String {
+    let e = PublishInput {
+        merchant_id: merchant_id.into(),
+        mode: mode.as_str().into(),
+        event_type: event_type.as_str().into(),
+        data: sample_data(event_type, clock.now_ms()),
+    };
+    ingest::publish(db, clock, &e, None).await.unwrap().event.id
+}
+
+/// Stores an attempt made at `started_ms` to the endpoint, for a fresh event
+/// that went only to it, as if the dispatcher had made it.
+pub async fn insert_attempt(
+    db: &Db,
+    merchant_id: &str,
+    endpoint_id: &str,
+    started_ms: i64,
+    ok: bool,
+    n: usize,
+) {
+    let (event, delivery, attempt) = (
+        format!("evt_t{n}"),
+        format!("dlv_t{n}"),
+        format!("att_t{n}"),
+    );
+    hookline::on_db!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO events (id, merchant_id, mode, event_type, resource_id, data, created_ms) \
+             SELECT $1, $2, mode, 'payin.succeeded', 'txn_t', '{}', $3 FROM endpoints WHERE id = $4",
+        )
+        .bind(&event)
+        .bind(merchant_id)
+        .bind(started_ms)
+        .bind(endpoint_id)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+        )
+        .bind(&delivery)
+        .bind(&event)
+        .bind(endpoint_id)
+        .bind(merchant_id)
+        .bind(if ok { "succeeded" } else { "failed" })
+        .bind(started_ms)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt_no, started_ms, latency_ms, url, \
+               request_headers, request_body, response_status, error_class) \
+             VALUES ($1, $2, $3, $4, 1, $5, 12, 'https://hooks.example/', '{}', '{}', $6, $7)",
+        )
+        .bind(&attempt)
+        .bind(&delivery)
+        .bind(&event)
+        .bind(endpoint_id)
+        .bind(started_ms)
+        .bind(if ok { 200 } else { 500 })
+        .bind(if ok { None } else { Some("http_status") })
+        .execute(pool)
+        .await
+        .unwrap();
+    });
+}
+
 fn lease(owner: &str, clock: &ManualClock) -> Lease {
     Lease {
         owner: owner.into(),

@@ -1,9 +1,9 @@
 use hookline::Error;
 use hookline::SignupInput;
 use hookline::backend_tests;
-use hookline::clock::ManualClock;
+use hookline::clock::{Clock, ManualClock};
 use hookline::crypto::SecretBox;
-use hookline::endpoint::{EndpointInput, EndpointRules};
+use hookline::endpoint::{EndpointInput, EndpointRules, EndpointStatus, GracePeriod, HealthBadge};
 use hookline::endpoints;
 use hookline::events::EventType;
 use hookline::mode::Mode;
@@ -83,7 +83,7 @@ backend_tests! {
         // The wrong operator key cannot read it.
         assert!(endpoints::current_secret(&t.db, &SecretBox::new(&[1u8; 32]), &*clock, &acme, &ep.id).await.is_err());
 
-        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, Duration::from_secs(3600)).await.unwrap();
+        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, GracePeriod::OneHour).await.unwrap();
         let second = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
         assert_ne!(first, second);
         let signing = endpoints::signing_secrets(&t.db, &sbox(), &*clock, &ep.id).await.unwrap();
@@ -92,11 +92,105 @@ backend_tests! {
         assert_eq!(endpoints::signing_secrets(&t.db, &sbox(), &*clock, &ep.id).await.unwrap(), vec![second.clone()]);
 
         // No grace: the old secret stops at once.
-        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, Duration::ZERO).await.unwrap();
+        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, GracePeriod::None).await.unwrap();
         assert_eq!(endpoints::signing_secrets(&t.db, &sbox(), &*clock, &ep.id).await.unwrap().len(), 1);
         assert!(matches!(
-            endpoints::rotate_secret(&t.db, &sbox(), &*clock, &globex, &ep.id, Duration::ZERO).await,
+            endpoints::rotate_secret(&t.db, &sbox(), &*clock, &globex, &ep.id, GracePeriod::None).await,
             Err(Error::NotFound)
         ));
+    }
+
+    async fn secrets_list_shows_when_each_stops_signing(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let globex = merchant(&t.db, &clock, "b@globex.example").await;
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox,
+            &input("https://hooks.acme.example/in", &[EventType::PayinSucceeded]), EndpointRules::default()).await.unwrap();
+        let first = endpoints::secrets(&t.db, &*clock, &acme, &ep.id).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].expires_ms, None);
+        let now = clock.now_ms();
+        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, GracePeriod::OneDay).await.unwrap();
+        let listed = endpoints::secrets(&t.db, &*clock, &acme, &ep.id).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].expires_ms, None, "the current one first");
+        assert_eq!(listed[1].id, first[0].id);
+        assert_eq!(listed[1].expires_ms, Some(now + 24 * 3_600_000));
+        clock.advance(Duration::from_secs(24 * 3600 + 1));
+        assert_eq!(endpoints::secrets(&t.db, &*clock, &acme, &ep.id).await.unwrap().len(), 1);
+        assert!(matches!(endpoints::secrets(&t.db, &*clock, &globex, &ep.id).await, Err(Error::NotFound)));
+    }
+
+    async fn update_replaces_settings_and_subscriptions_and_is_owner_only(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let globex = merchant(&t.db, &clock, "b@globex.example").await;
+        let rules = EndpointRules::default();
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox,
+            &input("https://hooks.acme.example/in", &[EventType::PayinSucceeded]), rules).await.unwrap();
+        clock.advance(Duration::from_secs(5));
+        let mut changed = input("https://hooks.acme.example/v2", &[EventType::RefundUpdated, EventType::PayoutUpdated]);
+        changed.allowlist = vec!["203.0.113.0/24".into()];
+        changed.payload_version = "2025-06-01".into();
+        let updated = endpoints::update(&t.db, &*clock, &acme, &ep.id, &changed, rules).await.unwrap();
+        assert_eq!(updated.url, "https://hooks.acme.example/v2");
+        assert_eq!(updated.event_types, vec![EventType::PayoutUpdated, EventType::RefundUpdated]);
+        assert_eq!(updated.allowlist, vec!["203.0.113.0/24".to_owned()]);
+        assert_eq!(updated.payload_version, "2025-06-01");
+        assert!(updated.updated_ms > ep.updated_ms);
+
+        // Bad input and someone else's endpoint change nothing.
+        let bad = input("ftp://x", &[]);
+        assert!(matches!(endpoints::update(&t.db, &*clock, &acme, &ep.id, &bad, rules).await, Err(Error::Validation(_))));
+        assert!(matches!(endpoints::update(&t.db, &*clock, &globex, &ep.id, &changed, rules).await, Err(Error::NotFound)));
+        assert_eq!(endpoints::get(&t.db, &acme, &ep.id).await.unwrap(), updated);
+    }
+
+    async fn delete_hides_the_endpoint_and_fails_what_it_still_owed(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let globex = merchant(&t.db, &clock, "b@globex.example").await;
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox,
+            &input("https://hooks.acme.example/in", &[EventType::PayinSucceeded]), EndpointRules::default()).await.unwrap();
+        let event = crate::deliveries::publish_sample(&t.db, &clock, &acme, Mode::Sandbox, EventType::PayinSucceeded).await;
+        assert!(matches!(endpoints::delete(&t.db, &*clock, &globex, &ep.id).await, Err(Error::NotFound)));
+        endpoints::delete(&t.db, &*clock, &acme, &ep.id).await.unwrap();
+        assert!(matches!(endpoints::get(&t.db, &acme, &ep.id).await, Err(Error::NotFound)));
+        assert!(endpoints::list(&t.db, &acme, Mode::Sandbox).await.unwrap().is_empty());
+        let states = hookline::store::events::deliveries_of(&t.db, &event).await.unwrap();
+        assert_eq!(states, vec![(ep.id.clone(), "failed".to_owned())], "kept in the logs, no longer owed");
+        assert!(matches!(endpoints::delete(&t.db, &*clock, &acme, &ep.id).await, Err(Error::NotFound)));
+    }
+
+    async fn overview_reports_status_health_and_the_last_day(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let rules = EndpointRules::default();
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live,
+            &input("https://hooks.acme.example/in", &[EventType::PayinSucceeded]), rules).await.unwrap();
+        let off = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live,
+            &input("https://hooks.acme.example/off", &[EventType::PayinSucceeded]), rules).await.unwrap();
+        endpoints::disable(&t.db, &*clock, &acme, &off.id).await.unwrap();
+        let rows = endpoints::overview(&t.db, &*clock, &acme, Mode::Live).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].status, rows[0].health), (EndpointStatus::Enabled, HealthBadge::Healthy));
+        assert_eq!(rows[0].success_rate_24h(), None, "nothing attempted yet");
+        assert_eq!((rows[1].status, rows[1].health), (EndpointStatus::Disabled, HealthBadge::Off));
+        assert!(endpoints::overview(&t.db, &*clock, &acme, Mode::Sandbox).await.unwrap().is_empty());
+
+        // Three attempts today, one of them a success; one two days ago is not counted.
+        let now = clock.now_ms();
+        for (i, (started, ok)) in [(now - 2 * 86_400_000, true), (now - 1000, false), (now - 500, false), (now - 100, true)].into_iter().enumerate() {
+            crate::deliveries::insert_attempt(&t.db, &acme, &ep.id, started, ok, i).await;
+        }
+        hookline::store::health::record_failure(&t.db, &ep.id, now, 100, now).await.unwrap();
+        let rows = endpoints::overview(&t.db, &*clock, &acme, Mode::Live).await.unwrap();
+        assert_eq!((rows[0].attempts_24h, rows[0].succeeded_24h), (3, 1));
+        assert!((rows[0].success_rate_24h().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+        assert_eq!(rows[0].health, HealthBadge::Failing);
     }
 }

@@ -7,5 +7,6 @@ mod dispatch;
 mod endpoints;
 mod health;
 mod ingest;
+mod logs;
 mod receivers;
 mod schemas;
