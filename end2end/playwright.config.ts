@@ -1,4 +1,5 @@
 import { defineConfig, devices } from '@playwright/test';
+import { INGEST_TOKEN } from './tests/fixtures';
 
 // The portal under test runs on its own port with a throw-away SQLite
 // database; see serve.sh.
@@ -40,6 +41,6 @@ export default defineConfig({
     timeout: 120_000,
     stdout: 'pipe',
     stderr: 'pipe',
-    env: { E2E_PORT: String(port) },
+    env: { E2E_PORT: String(port), E2E_INGEST_TOKEN: INGEST_TOKEN },
   },
 });

@@ -12,7 +12,11 @@ trap 'rm -rf "$dir"' EXIT
 export HOOKLINE_DATABASE_URL="sqlite://$dir/hookline.db"
 export HOOKLINE_LISTEN="127.0.0.1:$port"
 export HOOKLINE_SECRET_KEY="$(head -c 32 /dev/urandom | base64)"
-export HOOKLINE_INGEST_TOKEN="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')e2e-token-padding"
+# The tests publish events through the ingest API with this token.
+export HOOKLINE_INGEST_TOKEN="${E2E_INGEST_TOKEN:?set by playwright.config.ts}"
+# Test receivers listen on loopback over plain HTTP.
+export HOOKLINE_DEV_ALLOW_HTTP=true
+export HOOKLINE_DEV_ALLOW_PRIVATE=true
 export LEPTOS_SITE_ROOT="target/site"
 
 bin=target/debug/server

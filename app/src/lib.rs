@@ -17,6 +17,9 @@ use crate::error::AppError;
 use crate::pages::{
     admin::AdminHome,
     auth::{LoginPage, SignupPage},
+    deliveries::{DeliveriesPage, RecoverPage},
+    endpoints::{EndpointDetailPage, EndpointsPage, NewEndpointPage},
+    event::EventPage,
     home::HomePage,
     not_found::NotFound,
 };
@@ -74,6 +77,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/endpoints") view=EndpointsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/endpoints/new") view=NewEndpointPage ssr=SsrMode::Async/>
+                    <Route path=path!("/endpoints/:id") view=EndpointDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deliveries") view=DeliveriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deliveries/recover") view=RecoverPage ssr=SsrMode::Async/>
+                    <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

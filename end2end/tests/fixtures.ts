@@ -28,3 +28,58 @@ export async function logIn(page: Page, email: string, password: string, path = 
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
 }
+
+/** The ingest token the test server runs with (see serve.sh). */
+export const INGEST_TOKEN = 'e2e-ingest-token-0123456789abcdefghijklmnopqrstuvwxyz';
+
+export type Received = { headers: Record<string, string>; body: string };
+
+/** A merchant server on loopback: records each delivery and answers `status()`. */
+export async function startReceiver(status: () => number = () => 200) {
+  const http = await import('node:http');
+  const received: Received[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k] = String(v);
+      received.push({ headers, body });
+      res.writeHead(status(), { 'content-type': 'text/plain' });
+      res.end('receiver says hello');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('receiver has no port');
+  return {
+    url: `http://127.0.0.1:${address.port}/hook`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Checks a Standard Webhooks signature header against a `whsec_` secret. */
+export async function signatureValid(secret: string, r: Received): Promise<boolean> {
+  const crypto = await import('node:crypto');
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const signed = `${r.headers['webhook-id']}.${r.headers['webhook-timestamp']}.${r.body}`;
+  const expected = crypto.createHmac('sha256', key).update(signed).digest('base64');
+  return r.headers['webhook-signature'].split(' ').some((s) => s === `v1,${expected}`);
+}
+
+/** Publishes an event as the platform's services do. */
+export async function publish(baseURL: string, merchantId: string, type: string, data: unknown) {
+  const res = await fetch(`${baseURL}/internal/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ merchant_id: merchantId, mode: 'sandbox', type, data }),
+  });
+  if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
+  return (await res.json()).id as string;
+}
+
+/** Saves a screenshot for the README. */
+export async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: `../docs/screenshots/${name}.png`, fullPage: true });
+}

@@ -3,3 +3,5 @@
 
 pub mod admin;
 pub mod auth;
+pub mod endpoints;
+pub mod logs;

@@ -1,9 +1,60 @@
-//! Form building blocks: a labelled field with its error beside it.
+//! Form building blocks: labelled fields with their error beside them, and
+//! the helpers that read a server action's answer for one field.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 
-/// A labelled input. The error, when present, sits under the field and is
-/// announced to screen readers through `aria-describedby`.
+/// The last answer of a server action, as forms read it.
+pub type Answer<T> = Signal<Option<Result<T, AppError>>>;
+
+/// The message the last submission got for one field, if any.
+pub fn field_error<T>(value: Answer<T>, name: &'static str) -> Signal<Option<String>>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || {
+        value.with(|v| match v {
+            Some(Err(e)) => e.field(name),
+            _ => None,
+        })
+    })
+}
+
+/// The message for what no field of the form shows: errors that belong to
+/// no field, and field errors for fields not among `shown`.
+pub fn form_error<T>(value: &Option<Result<T, AppError>>, shown: &[&str]) -> Option<String> {
+    match value {
+        Some(Err(AppError::Validation { fields })) => {
+            let other: Vec<String> = fields
+                .iter()
+                .filter(|f| !shown.contains(&f.field.as_str()))
+                .map(|f| f.message.clone())
+                .collect();
+            (!other.is_empty()).then(|| other.join(" "))
+        }
+        Some(Err(err)) => Some(err.to_string()),
+        Some(Ok(_)) | None => None,
+    }
+}
+
+/// The error (or hint) line under a field, announced through `aria-describedby`.
+#[component]
+pub fn FieldMessage(
+    id: String,
+    #[prop(optional)] hint: &'static str,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <p class="field-message" id=id>
+            {move || match error.get() {
+                Some(message) => view! { <span class="field-error">{message}</span> }.into_any(),
+                None => view! { <span class="hint">{hint}</span> }.into_any(),
+            }}
+        </p>
+    }
+}
+
+/// A labelled input.
 #[component]
 pub fn Field(
     label: &'static str,
@@ -11,9 +62,18 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] hint: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(default = true)] required: bool,
+    /// Distinguishes two forms with the same field on one page.
+    #[prop(optional)]
+    form: &'static str,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = if form.is_empty() {
+        format!("field-{name}")
+    } else {
+        format!("field-{form}-{name}")
+    };
     let message_id = format!("{id}-message");
     view! {
         <div class="field" class:has-error=move || error.get().is_some()>
@@ -22,17 +82,42 @@ pub fn Field(
                 id=id
                 type=kind
                 name=name
+                value=value
                 autocomplete=autocomplete
-                required=true
+                required=required
                 aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
                 aria-describedby=message_id.clone()
             />
-            <p class="field-message" id=message_id>
-                {move || match error.get() {
-                    Some(message) => view! { <span class="field-error">{message}</span> }.into_any(),
-                    None => view! { <span class="hint">{hint}</span> }.into_any(),
-                }}
-            </p>
+            <FieldMessage id=message_id hint error/>
+        </div>
+    }
+}
+
+/// A labelled multi-line input.
+#[component]
+pub fn TextArea(
+    label: &'static str,
+    name: &'static str,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(default = 3)] rows: u32,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let message_id = format!("{id}-message");
+    view! {
+        <div class="field" class:has-error=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <textarea
+                id=id
+                name=name
+                rows=rows
+                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                aria-describedby=message_id.clone()
+            >
+                {value}
+            </textarea>
+            <FieldMessage id=message_id hint error/>
         </div>
     }
 }

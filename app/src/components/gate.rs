@@ -32,6 +32,8 @@ pub fn gate(
 
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::state::set_page_status(error.status());
     view! {
         <div class="panel panel-error" role="alert">
             <h1>"Something went wrong"</h1>

@@ -50,7 +50,12 @@ fn VisitorNav() -> impl IntoView {
 #[component]
 fn UserNav(user: SessionUser) -> impl IntoView {
     let links = match user.role {
-        Role::Merchant => view! { <a href="/">"Home"</a> }.into_any(),
+        Role::Merchant => view! {
+            <a href="/">"Home"</a>
+            <a href="/endpoints">"Endpoints"</a>
+            <a href="/deliveries">"Deliveries"</a>
+        }
+        .into_any(),
         Role::Admin => view! { <a href="/admin">"Merchants"</a> }.into_any(),
     };
     let mode_switch =

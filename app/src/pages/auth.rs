@@ -2,7 +2,7 @@
 
 use crate::UserResource;
 use crate::api::auth::{Login, Signup, home_for};
-use crate::components::form::Field;
+use crate::components::form::{Field, field_error, form_error};
 use crate::components::gate::Loading;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -33,27 +33,6 @@ fn follow_on_success(value: Signal<Option<Result<String, AppError>>>) {
     });
 }
 
-/// The message the last submission got for one field, if any.
-fn field_error(
-    value: Signal<Option<Result<String, AppError>>>,
-    name: &'static str,
-) -> Signal<Option<String>> {
-    Signal::derive(move || {
-        value
-            .get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.field(name))
-    })
-}
-
-/// The message for errors that belong to no single field.
-fn form_error(value: Option<Result<String, AppError>>) -> Option<String> {
-    match value {
-        Some(Err(AppError::Validation { .. })) | Some(Ok(_)) | None => None,
-        Some(Err(err)) => Some(err.to_string()),
-    }
-}
-
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
@@ -71,7 +50,7 @@ pub fn LoginPage() -> impl IntoView {
                 <Field label="Email" name="email" kind="email" autocomplete="username" error=field("email")/>
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" error=field("password")/>
                 <input type="hidden" name="next" prop:value=next/>
-                <p class="form-error" role="alert">{move || form_error(value.get())}</p>
+                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["email", "password"]))}</p>
                 <button type="submit" class="button" disabled=move || login.pending().get()>
                     {move || if login.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>
@@ -104,7 +83,7 @@ pub fn SignupPage() -> impl IntoView {
                     hint="At least 12 characters."
                     error=field("password")
                 />
-                <p class="form-error" role="alert">{move || form_error(value.get())}</p>
+                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["business_name", "email", "password"]))}</p>
                 <button type="submit" class="button" disabled=move || signup.pending().get()>
                     {move || if signup.pending().get() { "Creating account…" } else { "Create account" }}
                 </button>

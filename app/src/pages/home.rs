@@ -45,6 +45,14 @@ fn MerchantHome(user: SessionUser) -> impl IntoView {
             <p>{mode_text}</p>
         </section>
         <section class="panel">
+            <h2>"Get started"</h2>
+            <ol>
+                <li><a href="/endpoints/new">"Add an endpoint"</a>" for the events you want."</li>
+                <li>"Send it a test event and check its signature with the secret from its page."</li>
+                <li>"Watch every delivery in "<a href="/deliveries">"Deliveries"</a>"."</li>
+            </ol>
+        </section>
+        <section class="panel">
             <h2>"Your account"</h2>
             <dl class="facts">
                 <dt>"Merchant id"</dt>

@@ -1,4 +1,7 @@
 pub mod admin;
 pub mod auth;
+pub mod deliveries;
+pub mod endpoints;
+pub mod event;
 pub mod home;
 pub mod not_found;

@@ -7,4 +7,5 @@ mod delivery;
 mod harness;
 mod ingest;
 mod pages;
+mod portal;
 mod roles;

@@ -14,9 +14,18 @@ enum Who {
 
 type Args = &'static [(&'static str, &'static str)];
 
-/// Each server function, who may call it, and arguments that make a valid call.
-const SERVER_FNS: &[(&str, Who, Args)] = &[
-    ("current_user", Who::Anyone, &[]),
+const NO_ENDPOINT: (&str, &str) = ("id", "ep_0000000000000000000000000000none");
+const RANGE: [(&str, &str); 3] = [
+    ("input[endpoint]", "ep_0000000000000000000000000000none"),
+    ("input[from]", "2026-01-01T00:00"),
+    ("input[to]", "2026-01-02T00:00"),
+];
+
+/// Each server function, who may call it, and arguments for a call that
+/// passes the role check. Most are valid calls (200); those naming a row
+/// name one that does not exist (404), or nothing the caller owns (422).
+const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
+    ("current_user", Who::Anyone, &[], 200),
     (
         "login",
         Who::Anyone,
@@ -24,6 +33,7 @@ const SERVER_FNS: &[(&str, Who, Args)] = &[
             ("email", "nobody@example.com"),
             ("password", "whatever whatever"),
         ],
+        401,
     ),
     (
         "signup",
@@ -33,10 +43,62 @@ const SERVER_FNS: &[(&str, Who, Args)] = &[
             ("email", "role-test@example.com"),
             ("password", "a good long password"),
         ],
+        200,
     ),
-    ("logout", Who::Anyone, &[]),
-    ("set_mode", Who::Merchant, &[("mode", "live")]),
-    ("admin_merchants", Who::Admin, &[("query", "")]),
+    ("logout", Who::Anyone, &[], 200),
+    ("set_mode", Who::Merchant, &[("mode", "live")], 200),
+    ("admin_merchants", Who::Admin, &[("query", "")], 200),
+    ("list_endpoints", Who::Merchant, &[], 200),
+    (
+        "create_endpoint",
+        Who::Merchant,
+        &[
+            ("url", "https://hooks.role.example/in"),
+            ("event_types[]", "payin.succeeded"),
+        ],
+        200,
+    ),
+    ("get_endpoint", Who::Merchant, &[NO_ENDPOINT], 404),
+    (
+        "update_endpoint",
+        Who::Merchant,
+        &[
+            NO_ENDPOINT,
+            ("url", "https://hooks.role.example/in"),
+            ("event_types[]", "payin.succeeded"),
+        ],
+        404,
+    ),
+    (
+        "set_endpoint_enabled",
+        Who::Merchant,
+        &[NO_ENDPOINT, ("enabled", "false")],
+        404,
+    ),
+    ("delete_endpoint", Who::Merchant, &[NO_ENDPOINT], 404),
+    (
+        "reveal_secret",
+        Who::Merchant,
+        &[NO_ENDPOINT, ("password", "whatever whatever")],
+        404,
+    ),
+    (
+        "rotate_secret",
+        Who::Merchant,
+        &[NO_ENDPOINT, ("grace", "one_hour")],
+        404,
+    ),
+    (
+        "send_test_event",
+        Who::Merchant,
+        &[NO_ENDPOINT, ("event_type", "payin.succeeded")],
+        404,
+    ),
+    ("delivery_log", Who::Merchant, &[("query[search]", "")], 200),
+    ("get_event", Who::Merchant, &[("id", "evt_none")], 404),
+    ("resend_event", Who::Merchant, &[("id", "evt_none")], 404),
+    ("recover_preview", Who::Merchant, &RANGE, 422),
+    ("recover", Who::Merchant, &RANGE, 422),
 ];
 
 #[test]
@@ -46,7 +108,7 @@ fn every_server_function_is_listed() {
         .collect();
     let listed: BTreeSet<String> = SERVER_FNS
         .iter()
-        .map(|(name, _, _)| format!("/api/{name}"))
+        .map(|(name, _, _, _)| format!("/api/{name}"))
         .collect();
     assert_eq!(
         registered, listed,
@@ -63,7 +125,7 @@ backend_tests! {
         let app = spawn_app(backend).await;
         let merchant = app.merchant("Acme", "ops@acme.example").await;
         let admin = app.admin("help@hookline.example").await;
-        for &(name, who, args) in SERVER_FNS {
+        for &(name, who, args, ok) in SERVER_FNS {
             if who == Who::Anyone {
                 continue;
             }
@@ -75,19 +137,18 @@ backend_tests! {
                 Who::Anyone => unreachable!(),
             };
             assert_eq!(status(&app, refused, name, args).await, 403, "{name} as the wrong role");
-            assert_eq!(status(&app, allowed, name, args).await, 200, "{name} as {who:?}");
+            assert_eq!(status(&app, allowed, name, args).await, ok, "{name} as {who:?}");
         }
     }
 
     async fn public_functions_answer_visitors(backend) {
         let app = spawn_app(backend).await;
-        for &(name, who, args) in SERVER_FNS {
+        for &(name, who, args, ok) in SERVER_FNS {
             if who != Who::Anyone {
                 continue;
             }
-            let code = status(&app, &app.client(), name, args).await;
             // login with unknown credentials is a 401 by design; nothing is a 403 or 5xx.
-            assert!(code == 200 || (name == "login" && code == 401), "{name}: {code}");
+            assert_eq!(status(&app, &app.client(), name, args).await, ok, "{name}");
         }
     }
 

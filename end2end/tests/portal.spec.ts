@@ -1,0 +1,197 @@
+import { test, expect, type Page } from '@playwright/test';
+import {
+  PASSWORD, open, publish, screenshot, signUp, signatureValid, startReceiver, uniqueEmail,
+} from './fixtures';
+
+/** Adds an endpoint through the form; answers its page's path. */
+async function addEndpoint(page: Page, url: string, types: string[]) {
+  await open(page, '/endpoints/new');
+  await page.getByLabel('Endpoint URL').fill(url);
+  for (const t of types) await page.locator(`#type-${t.replace('.', '-')}`).check();
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await expect(page).toHaveURL(/\/endpoints\/ep_/);
+  await page.waitForSelector('body[data-hydrated]');
+  return new URL(page.url()).pathname;
+}
+
+async function merchantId(page: Page) {
+  await open(page, '/');
+  return (await page.locator('.facts dd code').first().textContent())!.trim();
+}
+
+test('adding an endpoint shows each problem beside its field and keeps what was typed', async ({ page }) => {
+  await signUp(page, 'Form Check Ltd', uniqueEmail('form'));
+  await open(page, '/endpoints');
+  await expect(page.getByText('No endpoints in sandbox mode yet')).toBeVisible();
+  await page.getByRole('link', { name: 'Add an endpoint' }).click();
+  await page.waitForSelector('body[data-hydrated]');
+  await page.getByLabel('Endpoint URL').fill('ftp://hooks.example/in');
+  await page.getByLabel('Destination allowlist').fill('203.0.113.5/24');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await expect(page.locator('#field-url-message')).toContainText('https://');
+  await expect(page.locator('#field-event_types-message')).toContainText('at least one');
+  await expect(page.locator('#field-allowlist-message')).toContainText('203.0.113.0/24');
+  await expect(page.getByLabel('Endpoint URL')).toHaveValue('ftp://hooks.example/in');
+  await expect(page).toHaveURL(/\/endpoints\/new$/);
+  await open(page, '/endpoints');
+  await expect(page.getByText('No endpoints in sandbox mode yet')).toBeVisible();
+});
+
+test('a test event arrives signed with the secret the portal reveals, and rotation signs with both', async ({ page }) => {
+  const receiver = await startReceiver();
+  try {
+    await signUp(page, 'Signed Goods Ltd', uniqueEmail('signed'));
+    const path = await addEndpoint(page, receiver.url, ['payin.succeeded', 'refund.updated']);
+    await expect(page.getByTestId('endpoint-url')).toHaveText(receiver.url);
+    await expect(page.getByTestId('endpoint-status')).toHaveText('Enabled');
+
+    await page.getByLabel('Event type').selectOption('refund.updated');
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await expect(page.getByTestId('test-outcome')).toHaveText('Delivered: HTTP 200');
+    await expect(page.getByTestId('test-response-body')).toHaveText('receiver says hello');
+    await expect(page.getByTestId('test-result')).toContainText('webhook-signature');
+    expect(receiver.received).toHaveLength(1);
+    expect(JSON.parse(receiver.received[0].body).type).toBe('refund.updated');
+    await screenshot(page, 'endpoint');
+
+    // The secret is shown only after the password.
+    const reveal = page.locator('#field-reveal-password');
+    await reveal.fill('not my password');
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    await expect(page.locator('#field-reveal-password-message')).toContainText('not correct');
+    await reveal.fill(PASSWORD);
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    const first = (await page.getByTestId('revealed-secret').textContent())!.trim();
+    expect(first).toMatch(/^whsec_/);
+    expect(await signatureValid(first, receiver.received[0])).toBe(true);
+
+    // Rotate with a day's grace: both secrets sign the next delivery.
+    await page.getByLabel('Keep the old secret signing for').selectOption('one_day');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await expect(page.getByTestId('secret-state')).toHaveCount(2);
+    await expect(page.getByTestId('secret-state').nth(1)).toContainText('Also signs until');
+    await open(page, path);
+    await page.locator('#field-reveal-password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    const second = (await page.getByTestId('revealed-secret').textContent())!.trim();
+    expect(second).not.toBe(first);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await expect(page.getByTestId('test-outcome')).toHaveText('Delivered: HTTP 200');
+    const latest = receiver.received[1];
+    expect(latest.headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(await signatureValid(first, latest)).toBe(true);
+    expect(await signatureValid(second, latest)).toBe(true);
+
+    await open(page, '/endpoints');
+    await expect(page.getByTestId('endpoint-table')).toContainText(receiver.url);
+    await expect(page.getByTestId('endpoint-table')).toContainText('100.0 % of 2');
+    await screenshot(page, 'endpoints');
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('the delivery log filters from the URL, opens an event, resends and recovers', async ({ page, baseURL }) => {
+  let answer = 500;
+  const receiver = await startReceiver(() => answer);
+  try {
+    await signUp(page, 'Outage Recovery Ltd', uniqueEmail('logs'));
+    const merchant = await merchantId(page);
+    const path = await addEndpoint(page, receiver.url, ['payin.succeeded', 'payout.updated']);
+    const now = new Date().toISOString();
+    const payin = {
+      transaction_id: 'txn_e2e_0001', status: 'succeeded', amount: { value: 1250, currency: 'EUR' },
+      payment_method: 'card', response: { code: '00', message: 'Approved' },
+      merchant_reference: 'order-1', created_at: now, updated_at: now,
+    };
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await publish(baseURL!, merchant, 'payin.succeeded', payin));
+    await expect.poll(() => receiver.received.length).toBeGreaterThanOrEqual(3);
+
+    // Filters live in the URL: a reload keeps them.
+    await open(page, '/deliveries');
+    await expect(page.getByTestId('log-row')).toHaveCount(3);
+    await page.getByLabel('Event or transaction id').fill(ids[1]);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect(page).toHaveURL(new RegExp(`search=${ids[1]}`));
+    await expect(page.getByTestId('log-row')).toHaveCount(1);
+    await page.reload();
+    await expect(page.getByTestId('log-row')).toHaveCount(1);
+    await expect(page.getByLabel('Event or transaction id')).toHaveValue(ids[1]);
+    await open(page, '/deliveries?status=succeeded');
+    await expect(page.getByTestId('log-empty')).toBeVisible();
+    await open(page, '/deliveries?search=txn_e2e_0001');
+    await expect(page.getByTestId('log-row')).toHaveCount(3);
+    await screenshot(page, 'deliveries');
+
+    // The event page shows the payload and the failed attempt; resend it once the receiver is back.
+    await page.getByRole('link', { name: ids[0] }).click();
+    await expect(page.getByTestId('event-id')).toHaveText(ids[0]);
+    await expect(page.getByTestId('payload')).toContainText('"transaction_id": "txn_e2e_0001"');
+    await expect(page.getByTestId('attempt-outcome').first()).toHaveText('HTTP 500');
+    await screenshot(page, 'event');
+    answer = 200;
+    await page.waitForSelector('body[data-hydrated]');
+    await page.getByRole('button', { name: 'Resend event' }).click();
+    await expect(page.getByTestId('resend-done')).toContainText('Queued 1');
+    await expect.poll(async () => {
+      await page.reload();
+      return page.getByTestId('attempt-outcome').allTextContents();
+    }).toContain('HTTP 200');
+
+    // An outage: the endpoint is turned off and back on, discarding what was held.
+    answer = 500;
+    await open(page, path);
+    await page.getByRole('button', { name: 'Disable endpoint' }).click();
+    await expect(page.getByTestId('endpoint-status')).toHaveText('Disabled');
+    await expect(page.getByTestId('held-count')).toHaveText('2');
+    await page.getByLabel('Discard them').check();
+    await page.getByRole('button', { name: 'Enable endpoint' }).click();
+    await expect(page.getByTestId('endpoint-status')).toHaveText('Enabled');
+
+    // Recover sends the two failed events again.
+    answer = 200;
+    const before = receiver.received.length;
+    await open(page, '/deliveries/recover');
+    await page.getByLabel('Endpoint').selectOption({ label: receiver.url });
+    const hour = 3_600_000;
+    const local = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+    await page.getByLabel('From (UTC)').fill(local(Date.now() - hour));
+    await page.getByLabel('To (UTC)').fill(local(Date.now() + hour));
+    await page.getByRole('button', { name: 'Count failed events' }).click();
+    await expect(page.getByTestId('recover-summary')).toContainText('2 failed event(s)');
+    await page.getByRole('button', { name: 'Resend 2 event(s)' }).click();
+    await expect(page.getByTestId('recover-done')).toContainText('Queued 2');
+    await expect.poll(() => receiver.received.length).toBe(before + 2);
+    await open(page, '/deliveries?status=succeeded');
+    await expect(page.getByTestId('log-row')).toHaveCount(3);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('an endpoint can be deleted and its logs stay', async ({ page }) => {
+  const receiver = await startReceiver();
+  try {
+    await signUp(page, 'Delete Me Ltd', uniqueEmail('delete'));
+    await addEndpoint(page, receiver.url, ['payin.failed']);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await expect(page.getByTestId('test-outcome')).toHaveText('Delivered: HTTP 200');
+    await page.getByRole('button', { name: 'Delete endpoint' }).click();
+    await expect(page).toHaveURL(/\/endpoints$/);
+    await expect(page.getByText('No endpoints in sandbox mode yet')).toBeVisible();
+    await open(page, '/deliveries');
+    await expect(page.getByTestId('log-row')).toHaveCount(1);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test('the endpoint pages work at 375 px wide', async ({ page }) => {
+  await page.setViewportSize({ width: 375, height: 800 });
+  await signUp(page, 'Narrow Screen Ltd', uniqueEmail('narrow'));
+  await open(page, '/endpoints/new');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(375);
+  await expect(page.getByRole('button', { name: 'Add endpoint' })).toBeVisible();
+});

@@ -1,0 +1,365 @@
+//! The merchant portal's server functions: endpoints, secrets, test events and
+//! the delivery log, with validation, ownership and mode separation.
+
+use crate::harness::{Options, PASSWORD, TestApp, spawn_app, spawn_app_with};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use hookline::backend_tests;
+use hookline::clock::Clock;
+use hookline::events::EventType;
+use hookline::events::samples::sample_data;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// Calls a server function; answers its status and JSON body.
+async fn call(
+    app: &TestApp,
+    client: &reqwest::Client,
+    name: &str,
+    args: &[(&str, &str)],
+) -> (u16, Value) {
+    let res = app.call(client, name, args).await;
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn fields(body: &Value) -> Vec<String> {
+    body["fields"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .map(|f| f["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn create(app: &TestApp, client: &reqwest::Client, url: &str) -> String {
+    let (status, body) = call(
+        app,
+        client,
+        "create_endpoint",
+        &[
+            ("url", url),
+            ("description", "orders"),
+            ("event_types[]", "payin.succeeded"),
+            ("event_types[]", "refund.updated"),
+            ("allowlist", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body.as_str().unwrap().to_owned()
+}
+
+async fn merchant_id(app: &TestApp, client: &reqwest::Client) -> String {
+    app.current_user(client).await["merchant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A loopback receiver that records what it gets and answers `status`.
+async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+    let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |h: HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push((h, body));
+                (axum::http::StatusCode::from_u16(status).unwrap(), "thanks")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, got)
+}
+
+backend_tests! {
+    async fn endpoints_are_created_validated_and_listed_per_mode(backend) {
+        let app = spawn_app(backend).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+
+        // Every wrong field is named, and nothing is saved.
+        let (status, body) = call(&app, &acme, "create_endpoint", &[
+            ("url", "http://plain.example/in"),
+            ("payload_version", "1999-01-01"),
+            ("allowlist", "203.0.113.5/24\nnot-a-network"),
+        ]).await;
+        assert_eq!(status, 422, "{body}");
+        let named = fields(&body);
+        for field in ["url", "event_types", "payload_version", "allowlist"] {
+            assert!(named.contains(&field.to_owned()), "{field} in {named:?}");
+        }
+        let (_, list) = call(&app, &acme, "list_endpoints", &[]).await;
+        assert_eq!(list["endpoints"].as_array().unwrap().len(), 0);
+        // The opt-in type needs an approved request.
+        let (status, body) = call(&app, &acme, "create_endpoint", &[
+            ("url", "https://hooks.acme.example/in"),
+            ("event_types[]", "balance.threshold_warning"),
+        ]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["event_types"]);
+
+        let id = create(&app, &acme, "https://hooks.acme.example/in").await;
+        let (status, list) = call(&app, &acme, "list_endpoints", &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(list["mode"], "sandbox");
+        let row = &list["endpoints"][0];
+        assert_eq!(row["endpoint"]["id"], id.as_str());
+        assert_eq!(row["endpoint"]["event_types"], json!(["payin.succeeded", "refund.updated"]));
+        assert_eq!(row["status"], "enabled");
+        assert_eq!(row["health"], "healthy");
+        assert_eq!(row["attempts_24h"], 0);
+
+        // Live is another world: the sandbox endpoint is not there.
+        assert_eq!(call(&app, &acme, "set_mode", &[("mode", "live")]).await.0, 200);
+        let (_, live) = call(&app, &acme, "list_endpoints", &[]).await;
+        assert_eq!(live["mode"], "live");
+        assert!(live["endpoints"].as_array().unwrap().is_empty());
+        assert_eq!(call(&app, &acme, "get_endpoint", &[("id", &id)]).await.0, 404);
+        let live_id = create(&app, &acme, "https://live.acme.example/in").await;
+        assert_eq!(call(&app, &acme, "set_mode", &[("mode", "sandbox")]).await.0, 200);
+        assert_eq!(call(&app, &acme, "get_endpoint", &[("id", &live_id)]).await.0, 404);
+        let (status, page) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["secrets"].as_array().unwrap().len(), 1);
+        assert!(!page.to_string().contains("whsec_"), "no secret value in the endpoint page");
+    }
+
+    async fn endpoints_are_edited_switched_and_deleted(backend) {
+        let app = spawn_app(backend).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let id = create(&app, &acme, "https://hooks.acme.example/in").await;
+
+        let (status, body) = call(&app, &acme, "update_endpoint", &[
+            ("id", &id), ("url", "ftp://nope"), ("event_types[]", "payin.succeeded"),
+        ]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["url"]);
+        let (status, _) = call(&app, &acme, "update_endpoint", &[
+            ("id", &id),
+            ("url", "https://hooks.acme.example/v2"),
+            ("description", "v2"),
+            ("event_types[]", "payout.updated"),
+            ("allowlist", "203.0.113.0/24\n198.51.100.7"),
+        ]).await;
+        assert_eq!(status, 200);
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
+        let ep = &page["summary"]["endpoint"];
+        assert_eq!(ep["url"], "https://hooks.acme.example/v2");
+        assert_eq!(ep["event_types"], json!(["payout.updated"]));
+        assert_eq!(ep["allowlist"], json!(["203.0.113.0/24", "198.51.100.7/32"]));
+
+        assert_eq!(call(&app, &acme, "set_endpoint_enabled", &[("id", &id), ("enabled", "false")]).await.0, 200);
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
+        assert_eq!(page["summary"]["status"], "disabled");
+        let (status, body) = call(&app, &acme, "set_endpoint_enabled", &[("id", &id), ("enabled", "true"), ("held", "maybe")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["held"]);
+        assert_eq!(call(&app, &acme, "set_endpoint_enabled", &[("id", &id), ("enabled", "true"), ("held", "discard")]).await.0, 200);
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
+        assert_eq!(page["summary"]["status"], "enabled");
+
+        assert_eq!(call(&app, &acme, "delete_endpoint", &[("id", &id)]).await.0, 200);
+        assert_eq!(call(&app, &acme, "get_endpoint", &[("id", &id)]).await.0, 404);
+        let (_, list) = call(&app, &acme, "list_endpoints", &[]).await;
+        assert!(list["endpoints"].as_array().unwrap().is_empty());
+    }
+
+    async fn another_merchant_can_touch_nothing(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let globex = app.merchant("Globex", "ops@globex.example").await;
+        let (url, got) = receiver(200).await;
+        let id = create(&app, &acme, &url).await;
+        let acme_id = merchant_id(&app, &acme).await;
+        let published = app.publish("/internal/v1/events", &json!({
+            "merchant_id": acme_id, "mode": "sandbox", "type": "payin.succeeded",
+            "data": sample_data(EventType::PayinSucceeded, app.clock.now_ms()),
+        }), None).await;
+        assert_eq!(published.status(), 201);
+        let event: Value = published.json().await.unwrap();
+        let event_id = event["id"].as_str().unwrap();
+        let (_, before) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
+
+        let theirs: [(&str, Vec<(&str, &str)>); 11] = [
+            ("get_endpoint", vec![("id", &id)]),
+            ("update_endpoint", vec![("id", &id), ("url", "https://evil.example/"), ("event_types[]", "payin.succeeded")]),
+            ("set_endpoint_enabled", vec![("id", &id), ("enabled", "false")]),
+            ("delete_endpoint", vec![("id", &id)]),
+            ("reveal_secret", vec![("id", &id), ("password", PASSWORD)]),
+            ("rotate_secret", vec![("id", &id), ("grace", "none")]),
+            ("send_test_event", vec![("id", &id), ("event_type", "payin.succeeded")]),
+            ("get_event", vec![("id", event_id)]),
+            ("resend_event", vec![("id", event_id)]),
+            ("recover_preview", vec![("input[endpoint]", &id), ("input[from]", "2020-01-01T00:00"), ("input[to]", "2099-01-01T00:00")]),
+            ("recover", vec![("input[endpoint]", &id), ("input[from]", "2020-01-01T00:00"), ("input[to]", "2099-01-01T00:00")]),
+        ];
+        for (name, args) in &theirs {
+            let (status, body) = call(&app, &globex, name, args).await;
+            assert!(status == 404 || (status == 422 && fields(&body) == vec!["endpoint"]), "{name}: {status} {body}");
+        }
+        let (_, log) = call(&app, &globex, "delivery_log", &[("query[endpoint]", &id)]).await;
+        assert!(log["page"]["rows"].as_array().unwrap().is_empty());
+        let (_, log) = call(&app, &globex, "delivery_log", &[("query[search]", event_id)]).await;
+        assert!(log["page"]["rows"].as_array().unwrap().is_empty());
+
+        // Nothing changed and nothing was sent.
+        let (_, after) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
+        assert_eq!(before, after);
+        assert!(got.lock().unwrap().is_empty());
+        let (_, log) = call(&app, &acme, "delivery_log", &[("query[endpoint]", &id)]).await;
+        assert_eq!(log["page"]["rows"].as_array().unwrap().len(), 1);
+    }
+
+    async fn secrets_are_revealed_only_with_the_password_and_rotate(backend) {
+        let app = spawn_app(backend).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let id = create(&app, &acme, "https://hooks.acme.example/in").await;
+
+        let (status, body) = call(&app, &acme, "reveal_secret", &[("id", &id), ("password", "not my password")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["password"]);
+        let (status, body) = call(&app, &acme, "reveal_secret", &[("id", &id), ("password", "")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["password"]);
+        let (status, secret) = call(&app, &acme, "reveal_secret", &[("id", &id), ("password", PASSWORD)]).await;
+        assert_eq!(status, 200);
+        let secret = secret.as_str().unwrap().to_owned();
+        assert!(secret.starts_with("whsec_"));
+
+        let (status, body) = call(&app, &acme, "rotate_secret", &[("id", &id), ("grace", "forever")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["grace"]);
+        let now = app.clock.now_ms();
+        assert_eq!(call(&app, &acme, "rotate_secret", &[("id", &id), ("grace", "one_hour")]).await.0, 200);
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
+        let secrets = page["secrets"].as_array().unwrap();
+        assert_eq!(secrets.len(), 2);
+        assert!(secrets[0]["expires_ms"].is_null());
+        assert_eq!(secrets[1]["expires_ms"], now + 3_600_000);
+        let (_, rotated) = call(&app, &acme, "reveal_secret", &[("id", &id), ("password", PASSWORD)]).await;
+        assert_ne!(rotated.as_str().unwrap(), secret);
+
+        // The endpoint page's HTML never carries a secret.
+        let html = acme.get(app.url(&format!("/endpoints/{id}"))).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Signing secrets"));
+        assert!(!html.contains(&secret) && !html.contains(rotated.as_str().unwrap()));
+    }
+
+    async fn a_test_event_is_sent_signed_and_logged(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let (url, got) = receiver(200).await;
+        let id = create(&app, &acme, &url).await;
+        let (status, body) = call(&app, &acme, "send_test_event", &[("id", &id), ("event_type", "payin.nope")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["event_type"]);
+
+        let (status, result) = call(&app, &acme, "send_test_event", &[("id", &id), ("event_type", "refund.updated")]).await;
+        assert_eq!(status, 200, "{result}");
+        assert_eq!(result["success"], true);
+        assert_eq!(result["status"], 200);
+        assert_eq!(result["response_body"], "thanks");
+        let sent: Vec<(String, String)> = serde_json::from_value(result["request_headers"].clone()).unwrap();
+        assert!(sent.iter().any(|(k, v)| k == "webhook-id" && v == result["event_id"].as_str().unwrap()));
+        assert!(sent.iter().any(|(k, _)| k == "webhook-signature"));
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len(), 1);
+        let (_, secret) = call(&app, &acme, "reveal_secret", &[("id", &id), ("password", PASSWORD)]).await;
+        let secret = hookline::signing::SigningSecret::parse(secret.as_str().unwrap()).unwrap();
+        hookline::signing::verify(
+            &secret,
+            got[0].0["webhook-id"].to_str().unwrap(),
+            got[0].0["webhook-timestamp"].to_str().unwrap(),
+            got[0].0["webhook-signature"].to_str().unwrap(),
+            got[0].1.as_bytes(),
+            app.clock.now_ms() / 1000,
+            300,
+        ).unwrap();
+
+        // In the log, marked as a test; it cannot be resent.
+        let (_, log) = call(&app, &acme, "delivery_log", &[("query[search]", "")]).await;
+        let rows = log["page"]["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["is_test"], true);
+        assert_eq!(rows[0]["state"], "succeeded");
+        let (status, detail) = call(&app, &acme, "get_event", &[("id", result["event_id"].as_str().unwrap())]).await;
+        assert_eq!(status, 200);
+        assert_eq!(detail["deliveries"][0]["attempts"][0]["response_status"], 200);
+        let (status, body) = call(&app, &acme, "resend_event", &[("id", result["event_id"].as_str().unwrap())]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["event"]);
+    }
+
+    async fn the_log_resends_and_recovers_failed_deliveries(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let (url, got) = receiver(500).await;
+        let id = create(&app, &acme, &url).await;
+        let acme_id = merchant_id(&app, &acme).await;
+        let start = hookline::time::format_input(app.clock.now_ms() - 60_000);
+        let mut events = Vec::new();
+        for _ in 0..3 {
+            let res = app.publish("/internal/v1/events", &json!({
+                "merchant_id": acme_id, "mode": "sandbox", "type": "payin.succeeded",
+                "data": sample_data(EventType::PayinSucceeded, app.clock.now_ms()),
+            }), None).await;
+            events.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(app.dispatcher.step().await.unwrap(), 3);
+        assert_eq!(got.lock().unwrap().len(), 3);
+        let (_, log) = call(&app, &acme, "delivery_log", &[("query[status]", "pending")]).await;
+        let rows = log["page"]["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 3, "retrying after a 500");
+        assert_eq!(rows[0]["last_status"], 500);
+
+        // Bad filters are a 422 naming the field, not a 500.
+        let (status, body) = call(&app, &acme, "delivery_log", &[("query[status]", "lost"), ("query[from]", "soon")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["status", "from"]);
+
+        // Resend makes a retrying delivery due now.
+        app.clock.advance(std::time::Duration::from_secs(1));
+        let (status, queued) = call(&app, &acme, "resend_event", &[("id", &events[0])]).await;
+        assert_eq!((status, queued), (200, json!(1)));
+        assert_eq!(app.dispatcher.step().await.unwrap(), 1);
+        let (_, detail) = call(&app, &acme, "get_event", &[("id", &events[0])]).await;
+        assert_eq!(detail["deliveries"][0]["attempts"].as_array().unwrap().len(), 2);
+
+        // Recover: nothing has failed for good yet.
+        let end = hookline::time::format_input(app.clock.now_ms() + 60_000);
+        let range = [("input[endpoint]", id.as_str()), ("input[from]", start.as_str()), ("input[to]", end.as_str())];
+        let (status, plan) = call(&app, &acme, "recover_preview", &range).await;
+        assert_eq!(status, 200, "{plan}");
+        assert_eq!(plan["failed"], 0);
+
+        // Turned off and back on discarding what was held, all three have failed.
+        assert_eq!(call(&app, &acme, "set_endpoint_enabled", &[("id", &id), ("enabled", "false")]).await.0, 200);
+        let (_, released) = call(&app, &acme, "set_endpoint_enabled", &[("id", &id), ("enabled", "true"), ("held", "discard")]).await;
+        assert_eq!(released, 3);
+        let (_, plan) = call(&app, &acme, "recover_preview", &range).await;
+        assert_eq!((plan["failed"].as_i64(), plan["to_send"].as_i64()), (Some(3), Some(3)));
+        let (status, done) = call(&app, &acme, "recover", &range).await;
+        assert_eq!(status, 200);
+        assert_eq!(done["to_send"], 3);
+        let (_, log) = call(&app, &acme, "delivery_log", &[("query[status]", "pending")]).await;
+        assert_eq!(log["page"]["rows"].as_array().unwrap().len(), 3);
+        // Paced: the first is due now, the rest follow 100 ms apart.
+        assert_eq!(app.dispatcher.step().await.unwrap(), 1);
+        app.clock.advance(std::time::Duration::from_millis(200));
+        assert_eq!(app.dispatcher.step().await.unwrap(), 2);
+        let (status, body) = call(&app, &acme, "recover_preview", &[("input[endpoint]", ""), ("input[from]", ""), ("input[to]", "")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["endpoint", "from", "to"]);
+    }
+}
