@@ -21,6 +21,7 @@ use crate::pages::{
     endpoints::{EndpointDetailPage, EndpointsPage, NewEndpointPage},
     event::EventPage,
     home::HomePage,
+    inbox::InboxPage,
     not_found::NotFound,
 };
 use leptos::prelude::*;
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deliveries") view=DeliveriesPage ssr=SsrMode::Async/>
                     <Route path=path!("/deliveries/recover") view=RecoverPage ssr=SsrMode::Async/>
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

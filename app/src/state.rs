@@ -22,6 +22,8 @@ pub struct PortalState {
     pub dispatcher: Arc<Dispatcher>,
     /// The platform's egress IPs, shown where merchants configure their firewalls.
     pub egress_ips: Vec<IpAddr>,
+    /// `{public origin}/inbox/`, where the merchants' sandbox inboxes live.
+    pub inbox_base: String,
 }
 
 pub const USER_KEY: &str = "user_id";

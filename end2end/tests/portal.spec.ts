@@ -195,3 +195,43 @@ test('the endpoint pages work at 375 px wide', async ({ page }) => {
   expect(width).toBeLessThanOrEqual(375);
   await expect(page.getByRole('button', { name: 'Add endpoint' })).toBeVisible();
 });
+
+test('the sandbox inbox shows a test event with a valid signature, and both signatures after a rotation', async ({ page }) => {
+  await signUp(page, 'Inbox First Ltd', uniqueEmail('inbox'));
+  await open(page, '/inbox');
+  await expect(page.getByTestId('inbox-empty')).toBeVisible();
+  const inboxUrl = (await page.getByTestId('inbox-url').textContent())!.trim();
+  await page.getByRole('link', { name: 'Add an endpoint that delivers here' }).click();
+  await page.waitForSelector('body[data-hydrated]');
+  await expect(page.getByLabel('Endpoint URL')).toHaveValue(inboxUrl);
+  await page.locator('#type-payin-succeeded').check();
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await expect(page).toHaveURL(/\/endpoints\/ep_/);
+  await page.waitForSelector('body[data-hydrated]');
+  const endpointPath = new URL(page.url()).pathname;
+
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await expect(page.getByTestId('test-outcome')).toHaveText('Delivered: HTTP 200');
+  await expect(page.getByTestId('test-response-body')).toContainText('Signature valid.');
+
+  await open(page, '/inbox');
+  await expect(page.getByTestId('inbox-message')).toHaveCount(1);
+  await expect(page.getByTestId('inbox-message').first()).toContainText('Signature valid');
+  await expect(page.getByTestId('inbox-body').first()).toContainText('"type": "payin.succeeded"');
+
+  await open(page, endpointPath);
+  await page.getByLabel('Keep the old secret signing for').selectOption('one_day');
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await expect(page.getByTestId('secret-state')).toHaveCount(2);
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await expect(page.getByTestId('test-outcome')).toHaveText('Delivered: HTTP 200');
+
+  await open(page, '/inbox');
+  await expect(page.getByTestId('inbox-message')).toHaveCount(2);
+  const latest = page.getByTestId('inbox-message').first();
+  await expect(latest.getByTestId('inbox-verdict')).toHaveText('Signature valid.');
+  await latest.getByText('Headers').click();
+  const signature = latest.locator('tr', { hasText: 'webhook-signature' }).locator('td');
+  await expect(signature).toHaveText(/^v1,\S+ v1,\S+$/);
+  await screenshot(page, 'inbox');
+});

@@ -9,6 +9,17 @@ use std::fmt;
 
 const NONCE_LEN: usize = 12;
 
+/// A fresh random token of `len` alphanumeric characters from the OS generator.
+pub fn random_token(len: usize) -> String {
+    use rand::Rng;
+    use rand::distributions::Alphanumeric;
+    rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,

@@ -34,6 +34,10 @@ pub fn attempt_id() -> String {
     new_id("att")
 }
 
+pub fn inbox_message_id() -> String {
+    new_id("msg")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -9,6 +9,7 @@ pub mod account;
 pub mod destination;
 pub mod endpoint;
 pub mod events;
+pub mod inbox;
 pub mod logs;
 pub mod mode;
 pub mod retry;

@@ -594,13 +594,7 @@ pub fn generate_secret_key() -> String {
 
 /// A fresh random token of `len` URL-safe characters.
 pub fn generate_token(len: usize) -> String {
-    use rand::Rng;
-    use rand::distributions::Alphanumeric;
-    rand::rngs::OsRng
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    hookline::crypto::random_token(len)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub fn build(
             allow_private: settings.dev.allow_private,
             source_address: settings.delivery.source_address,
             extra_roots_pem: settings.delivery.extra_roots_pem.iter().cloned().collect(),
+            inbox_prefix: Some(crate::http::inbox::base(&settings.public_origin)),
         }),
         node_id: node_id(),
         lease: settings.delivery.lease,

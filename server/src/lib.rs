@@ -74,6 +74,7 @@ pub async fn start(
         throttle: runtime.throttle,
         dispatcher: dispatcher.clone(),
         egress_ips: settings.delivery.egress_ips.clone(),
+        inbox_base: http::inbox::base(&settings.public_origin),
     };
     let router = http::router(&settings, portal, metrics).await?;
     if runtime.run_dispatcher {

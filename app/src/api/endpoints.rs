@@ -46,9 +46,12 @@ mod server {
     use crate::state::{MerchantCtx, PortalState};
     use hookline::endpoint::{EndpointInput, EndpointRules, EndpointSummary};
 
-    pub fn rules(state: &PortalState) -> EndpointRules {
+    /// The rules for `url`: plain http is fine for the installation's own
+    /// sandbox inbox, otherwise only where the operator allows it.
+    pub fn rules(state: &PortalState, url: &str) -> EndpointRules {
         EndpointRules {
-            allow_http: state.dispatcher.clients.policy().allow_http,
+            allow_http: state.dispatcher.clients.policy().allow_http
+                || url.trim().starts_with(&state.inbox_base),
             // Opt-in event types need an approved request; none can be made yet.
             opt_in_approved: false,
         }
@@ -129,6 +132,7 @@ pub async fn create_endpoint(
     use crate::state::{portal_state, require_merchant};
     let ctx = require_merchant().await?;
     let state = portal_state()?;
+    let rules = server::rules(&state, &url);
     let input = server::input(url, description, event_types, payload_version, allowlist);
     let created = hookline::endpoints::create(
         &state.db,
@@ -137,7 +141,7 @@ pub async fn create_endpoint(
         &ctx.merchant_id,
         ctx.mode,
         &input,
-        server::rules(&state),
+        rules,
     )
     .await?;
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %created.id, mode = %ctx.mode, "endpoint created");
@@ -158,6 +162,7 @@ pub async fn update_endpoint(
     let ctx = require_merchant().await?;
     let state = portal_state()?;
     server::summary(&state, &ctx, &id).await?;
+    let rules = server::rules(&state, &url);
     let input = server::input(url, description, event_types, payload_version, allowlist);
     hookline::endpoints::update(
         &state.db,
@@ -165,7 +170,7 @@ pub async fn update_endpoint(
         &ctx.merchant_id,
         &id,
         &input,
-        server::rules(&state),
+        rules,
     )
     .await?;
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "endpoint updated");

@@ -4,4 +4,5 @@
 pub mod admin;
 pub mod auth;
 pub mod endpoints;
+pub mod inbox;
 pub mod logs;

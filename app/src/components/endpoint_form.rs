@@ -10,6 +10,9 @@ use leptos::prelude::*;
 pub fn EndpointFields(
     /// The endpoint being edited; `None` when adding one.
     initial: Option<EndpointView>,
+    /// A URL to start with when adding one (from the inbox page).
+    #[prop(optional)]
+    suggested_url: String,
     value: Answer<String>,
 ) -> impl IntoView {
     let field = move |name: &'static str| field_error(value, name);
@@ -22,7 +25,7 @@ pub fn EndpointFields(
             ep.event_types.clone(),
         ),
         None => (
-            String::new(),
+            suggested_url,
             String::new(),
             String::new(),
             versions::latest().to_owned(),

@@ -54,6 +54,7 @@ fn UserNav(user: SessionUser) -> impl IntoView {
             <a href="/">"Home"</a>
             <a href="/endpoints">"Endpoints"</a>
             <a href="/deliveries">"Deliveries"</a>
+            <a href="/inbox">"Inbox"</a>
         }
         .into_any(),
         Role::Admin => view! { <a href="/admin">"Merchants"</a> }.into_any(),

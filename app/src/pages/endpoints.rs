@@ -15,7 +15,7 @@ use hookline::events::EventType;
 use hookline::time::format_utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 const ENDPOINT_FIELDS: [&str; 5] = [
     "url",
@@ -163,6 +163,7 @@ pub fn NewEndpointPage() -> impl IntoView {
     let user = expect_context::<UserResource>().0;
     let create = ServerAction::<CreateEndpoint>::new();
     let value: Answer<String> = Signal::derive(move || create.value().get());
+    let query = use_query_map();
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = value.get() {
@@ -181,7 +182,11 @@ pub fn NewEndpointPage() -> impl IntoView {
                         </section>
                         <section class="panel">
                             <ActionForm action=create attr:class="form" attr:novalidate=true>
-                                <EndpointFields initial=None value/>
+                                <EndpointFields
+                                    initial=None
+                                    suggested_url=query.read_untracked().get("url").unwrap_or_default()
+                                    value
+                                />
                                 <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &ENDPOINT_FIELDS))}</p>
                                 <button type="submit" class="button" disabled=move || create.pending().get()>
                                     {move || if create.pending().get() { "Adding…" } else { "Add endpoint" }}

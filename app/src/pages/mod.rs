@@ -4,4 +4,5 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod event;
 pub mod home;
+pub mod inbox;
 pub mod not_found;

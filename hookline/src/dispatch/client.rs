@@ -28,6 +28,18 @@ pub struct DeliveryPolicy {
     pub source_address: Option<IpAddr>,
     /// Extra trusted roots in PEM (a private CA, or a test receiver's certificate).
     pub extra_roots_pem: Vec<Vec<u8>>,
+    /// `{public origin}/inbox/`: URLs under it are this installation's own
+    /// sandbox inbox and are reached even over http or a private address.
+    pub inbox_prefix: Option<String>,
+}
+
+impl DeliveryPolicy {
+    /// Whether `url` is this installation's own sandbox inbox.
+    pub fn is_inbox(&self, url: &str) -> bool {
+        self.inbox_prefix
+            .as_deref()
+            .is_some_and(|prefix| url.starts_with(prefix))
+    }
 }
 
 impl Default for DeliveryPolicy {
@@ -39,6 +51,7 @@ impl Default for DeliveryPolicy {
             allow_private: false,
             source_address: None,
             extra_roots_pem: Vec::new(),
+            inbox_prefix: None,
         }
     }
 }
@@ -128,13 +141,16 @@ impl ClientCache {
         &self.policy
     }
 
+    /// `inbox`: the client may reach this installation's own inbox, whatever
+    /// its address.
     pub fn client_for(
         &self,
         endpoint_id: &str,
         allowlist: &[Cidr],
+        inbox: bool,
     ) -> Result<reqwest::Client, String> {
         let key = format!(
-            "{endpoint_id}|{}",
+            "{endpoint_id}|{inbox}|{}",
             allowlist
                 .iter()
                 .map(ToString::to_string)
@@ -147,7 +163,7 @@ impl ClientCache {
         }
         let mut builder = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardedResolver {
-                allow_private: self.policy.allow_private,
+                allow_private: self.policy.allow_private || inbox,
                 allowlist: Arc::new(allowlist.to_vec()),
             }))
             .redirect(reqwest::redirect::Policy::none())

@@ -666,7 +666,8 @@ impl Dispatcher {
                 );
             }
         };
-        if parsed.scheme() != "https" && !policy.allow_http {
+        let inbox = policy.is_inbox(parsed.as_str());
+        if parsed.scheme() != "https" && !policy.allow_http && !inbox {
             return failed(
                 ErrorClass::BlockedDestination,
                 "plain http:// is not allowed".into(),
@@ -679,11 +680,11 @@ impl Dispatcher {
             _ => None,
         };
         if let Some(ip) = literal
-            && let Err(e) = check_address(ip, policy.allow_private, allowlist)
+            && let Err(e) = check_address(ip, policy.allow_private || inbox, allowlist)
         {
             return failed(destination_class(&e), e.to_string());
         }
-        let client = match self.clients.client_for(endpoint_id, allowlist) {
+        let client = match self.clients.client_for(endpoint_id, allowlist, inbox) {
             Ok(c) => c,
             Err(e) => return failed(ErrorClass::Connect, e),
         };

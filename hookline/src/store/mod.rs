@@ -9,6 +9,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod events;
 pub mod health;
+pub mod inbox;
 pub mod logs;
 pub mod throttle;
 

@@ -6,6 +6,7 @@ mod deliveries;
 mod dispatch;
 mod endpoints;
 mod health;
+mod inbox;
 mod ingest;
 mod logs;
 mod receivers;

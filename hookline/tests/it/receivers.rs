@@ -46,6 +46,7 @@ fn tls_dispatcher(
                 .iter()
                 .map(|r| r.cert_pem.clone().into_bytes())
                 .collect(),
+            inbox_prefix: None,
         }),
         node_id: "tls-node".into(),
         lease: Duration::from_secs(60),

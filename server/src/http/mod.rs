@@ -2,6 +2,7 @@
 //! layers every request passes through.
 
 mod health;
+pub mod inbox;
 mod ingest;
 mod metrics;
 pub mod problem;
@@ -80,6 +81,7 @@ pub async fn router(
     let router = Router::new()
         .route("/internal/v1/events", post(ingest::publish))
         .route("/internal/v1/events/batch", post(ingest::publish_batch))
+        .route("/inbox/{token}", post(inbox::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

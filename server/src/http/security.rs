@@ -11,15 +11,18 @@ use std::sync::Arc;
 /// Refuses any state-changing request (server function, form post) whose
 /// `Origin` (or, failing that, `Referer`) is not the portal's own. Together
 /// with SameSite=Strict cookies this shuts out cross-site request forgery.
-/// The internal API is exempt: it authenticates with a bearer token, not a
-/// cookie.
+/// The internal API (a bearer token, not a cookie) and the sandbox inbox
+/// (deliveries from the dispatcher, verified by signature) are exempt.
 pub async fn same_origin_only(
     State(origin): State<Arc<str>>,
     req: Request,
     next: Next,
 ) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || req.uri().path().starts_with("/internal/") || is_same_origin(req.headers(), &origin)
+    if safe
+        || req.uri().path().starts_with("/internal/")
+        || req.uri().path().starts_with("/inbox/")
+        || is_same_origin(req.headers(), &origin)
     {
         return next.run(req).await;
     }

@@ -362,4 +362,63 @@ backend_tests! {
         assert_eq!(status, 422);
         assert_eq!(fields(&body), vec!["endpoint", "from", "to"]);
     }
+
+    async fn the_sandbox_inbox_receives_deliveries_in_a_default_setup(backend) {
+        // No development settings: the inbox is reached because it is this server's own.
+        let app = spawn_app(backend).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let globex = app.merchant("Globex", "ops@globex.example").await;
+        let (status, inbox) = call(&app, &acme, "get_inbox", &[]).await;
+        assert_eq!(status, 200);
+        let url = inbox["url"].as_str().unwrap().to_owned();
+        assert!(url.starts_with(&format!("{}/inbox/ibx_", app.base)), "{url}");
+        assert!(inbox["messages"].as_array().unwrap().is_empty());
+        let (_, theirs) = call(&app, &globex, "get_inbox", &[]).await;
+        assert_ne!(theirs["url"], inbox["url"]);
+
+        // Plain http is accepted for the inbox only.
+        let (status, body) = call(&app, &acme, "create_endpoint", &[
+            ("url", "http://127.0.0.1:9/elsewhere"), ("event_types[]", "payin.succeeded"),
+        ]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["url"]);
+        let id = create(&app, &acme, &url).await;
+
+        let (status, sent) = call(&app, &acme, "send_test_event", &[("id", &id), ("event_type", "payin.succeeded")]).await;
+        assert_eq!(status, 200, "{sent}");
+        assert_eq!(sent["success"], true, "{sent}");
+        assert!(sent["response_body"].as_str().unwrap().contains("Signature valid."));
+        let (_, inbox) = call(&app, &acme, "get_inbox", &[]).await;
+        let messages = inbox["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0]["signature_valid"], true);
+        assert_eq!(messages[0]["event_type"], "payin.succeeded");
+        assert_eq!(messages[0]["webhook_id"], sent["event_id"]);
+
+        // After a rotation with grace, deliveries carry two signatures and both are good.
+        assert_eq!(call(&app, &acme, "rotate_secret", &[("id", &id), ("grace", "one_hour")]).await.0, 200);
+        let (_, sent) = call(&app, &acme, "send_test_event", &[("id", &id), ("event_type", "refund.updated")]).await;
+        assert_eq!(sent["success"], true);
+        let (_, inbox) = call(&app, &acme, "get_inbox", &[]).await;
+        let latest = &inbox["messages"][0];
+        let headers: Vec<(String, String)> = serde_json::from_value(latest["headers"].clone()).unwrap();
+        let signature = &headers.iter().find(|(k, _)| k == "webhook-signature").unwrap().1;
+        assert_eq!(signature.split(' ').count(), 2, "{signature}");
+        assert_eq!(latest["signature_valid"], true);
+        let (_, theirs) = call(&app, &globex, "get_inbox", &[]).await;
+        assert!(theirs["messages"].as_array().unwrap().is_empty(), "another merchant sees none of it");
+
+        // Anyone can post to the URL, but a forgery is refused and recorded as such.
+        let res = reqwest::Client::new().post(&url)
+            .header("webhook-id", "evt_forged").header("webhook-timestamp", (app.clock.now_ms() / 1000).to_string())
+            .header("webhook-signature", "v1,AAAA").body("{}").send().await.unwrap();
+        assert_eq!(res.status(), 401);
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(answer["accepted"], false);
+        let res = reqwest::Client::new().post(format!("{}/inbox/ibx_unknown", app.base)).body("{}").send().await.unwrap();
+        assert_eq!(res.status(), 404);
+        let (_, inbox) = call(&app, &acme, "get_inbox", &[]).await;
+        assert_eq!(inbox["messages"][0]["signature_valid"], false);
+        assert_eq!(inbox["messages"].as_array().unwrap().len(), 3);
+    }
 }

@@ -99,6 +99,7 @@ const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
     ("resend_event", Who::Merchant, &[("id", "evt_none")], 404),
     ("recover_preview", Who::Merchant, &RANGE, 422),
     ("recover", Who::Merchant, &RANGE, 422),
+    ("get_inbox", Who::Merchant, &[], 200),
 ];
 
 #[test]

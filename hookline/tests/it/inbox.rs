@@ -1,0 +1,118 @@
+use crate::endpoints::{input, merchant, sbox};
+use hookline::backend_tests;
+use hookline::clock::{Clock, ManualClock};
+use hookline::endpoint::{EndpointRules, GracePeriod};
+use hookline::endpoints;
+use hookline::events::EventType;
+use hookline::inbox;
+use hookline::mode::Mode;
+use hookline::signing::{SigningSecret, signature_header};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const BASE: &str = "http://127.0.0.1:3000/inbox/";
+
+fn signed(
+    secrets: &[SigningSecret],
+    id: &str,
+    ts_secs: i64,
+    body: &str,
+) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("webhook-id".to_owned(), id.to_owned()),
+        ("webhook-timestamp".to_owned(), ts_secs.to_string()),
+        (
+            "webhook-signature".to_owned(),
+            signature_header(secrets, id, ts_secs, body.as_bytes()),
+        ),
+        ("content-type".to_owned(), "application/json".to_owned()),
+    ])
+}
+
+backend_tests! {
+    async fn the_inbox_answers_like_a_careful_merchant_server(backend) {
+        let t = hookline::testing::TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let globex = merchant(&t.db, &clock, "b@globex.example").await;
+        let url = inbox::url(&t.db, &*clock, BASE, &acme).await.unwrap();
+        assert!(url.starts_with(BASE));
+        assert_eq!(inbox::url(&t.db, &*clock, BASE, &acme).await.unwrap(), url, "one inbox per merchant");
+        assert_ne!(inbox::url(&t.db, &*clock, BASE, &globex).await.unwrap(), url);
+        let token = url.trim_start_matches(BASE);
+        let receive = |headers: BTreeMap<String, String>, body: &'static str| {
+            let (db, clock) = (t.db.clone(), clock.clone());
+            let token = token.to_owned();
+            async move { inbox::receive(&db, &sbox(), &*clock, BASE, &token, &headers, body.as_bytes()).await.unwrap().unwrap() }
+        };
+        let body = r#"{"type":"payin.succeeded","data":{}}"#;
+        let now = clock.now_ms() / 1000;
+
+        // No endpoint points here yet: there is no secret to check with.
+        let answer = receive(signed(&[SigningSecret::generate()], "evt_1", now, body), body).await;
+        assert_eq!(answer.status, 401);
+        assert!(answer.verdict.contains("No endpoint"));
+
+        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox, &input(&url, &[EventType::PayinSucceeded]), rules).await.unwrap();
+        let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
+
+        let ok = receive(signed(&[secret.clone()], "evt_1", now, body), body).await;
+        assert_eq!((ok.status, ok.verdict.as_str()), (200, "Signature valid."));
+        let again = receive(signed(&[secret.clone()], "evt_1", now, body), body).await;
+        assert_eq!(again.status, 200);
+        assert!(again.verdict.contains("arrived before"), "{}", again.verdict);
+        let forged = receive(signed(&[SigningSecret::generate()], "evt_2", now, body), body).await;
+        assert_eq!(forged.status, 401);
+        assert!(forged.verdict.contains("matches none"));
+        let stale = receive(signed(&[secret.clone()], "evt_3", now - 600, body), body).await;
+        assert_eq!(stale.status, 401);
+        assert!(stale.verdict.contains("5 minutes"));
+        let mut tampered = signed(&[secret.clone()], "evt_4", now, body);
+        tampered.insert("webhook-id".into(), "evt_other".into());
+        assert_eq!(receive(tampered, body).await.status, 401);
+        let bare = receive(BTreeMap::new(), body).await;
+        assert_eq!(bare.status, 400);
+
+        // During a rotation both signatures arrive; either secret verifies.
+        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, GracePeriod::OneHour).await.unwrap();
+        let new = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
+        assert_eq!(receive(signed(&[secret.clone()], "evt_5", now, body), body).await.status, 200);
+        assert_eq!(receive(signed(&[new.clone()], "evt_6", now, body), body).await.status, 200);
+        clock.advance(Duration::from_secs(3601));
+        let now = clock.now_ms() / 1000;
+        assert_eq!(receive(signed(&[secret], "evt_7", now, body), body).await.status, 401, "the old secret has expired");
+
+        // The portal lists what arrived, newest first, to its merchant only.
+        let listed = inbox::messages(&t.db, &acme).await.unwrap();
+        assert_eq!(listed.len(), 10);
+        assert_eq!(listed[0].webhook_id.as_deref(), Some("evt_7"));
+        assert!(!listed[0].signature_valid);
+        let first_ok = listed.iter().find(|m| m.webhook_id.as_deref() == Some("evt_6")).unwrap();
+        assert!(first_ok.signature_valid);
+        assert_eq!(first_ok.endpoint_id.as_deref(), Some(ep.id.as_str()));
+        assert_eq!(first_ok.event_type.as_deref(), Some("payin.succeeded"));
+        assert!(first_ok.body.contains("\n  \"type\""), "pretty-printed");
+        assert!(inbox::messages(&t.db, &globex).await.unwrap().is_empty());
+
+        // An unknown token is no inbox.
+        let none = inbox::receive(&t.db, &sbox(), &*clock, BASE, "ibx_nope", &BTreeMap::new(), b"{}").await.unwrap();
+        assert!(none.is_none());
+    }
+
+    async fn the_inbox_keeps_the_latest_messages(backend) {
+        let t = hookline::testing::TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let url = inbox::url(&t.db, &*clock, BASE, &acme).await.unwrap();
+        let token = url.trim_start_matches(BASE);
+        for i in 0..(hookline::store::inbox::KEEP + 5) {
+            clock.advance(Duration::from_millis(1));
+            let headers = BTreeMap::from([("webhook-id".to_owned(), format!("evt_{i}"))]);
+            inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &headers, b"x").await.unwrap().unwrap();
+        }
+        let kept = hookline::store::inbox::latest(&t.db, &acme, 1000).await.unwrap();
+        assert_eq!(kept.len() as i64, hookline::store::inbox::KEEP);
+        assert_eq!(kept[0].webhook_id.as_deref(), Some(format!("evt_{}", hookline::store::inbox::KEEP + 4).as_str()));
+    }
+}
