@@ -13,7 +13,7 @@ use std::time::Duration;
 const BASE: &str = "http://127.0.0.1:3000/inbox/";
 
 fn signed(
-    secrets: &[SigningSecret],
+    secrets: &[&SigningSecret],
     id: &str,
     ts_secs: i64,
     body: &str,
@@ -23,7 +23,7 @@ fn signed(
         ("webhook-timestamp".to_owned(), ts_secs.to_string()),
         (
             "webhook-signature".to_owned(),
-            signature_header(secrets, id, ts_secs, body.as_bytes()),
+            signature_header(secrets.iter().copied(), id, ts_secs, body.as_bytes()),
         ),
         ("content-type".to_owned(), "application/json".to_owned()),
     ])
@@ -49,7 +49,7 @@ backend_tests! {
         let now = clock.now_ms() / 1000;
 
         // No endpoint points here yet: there is no secret to check with.
-        let answer = receive(signed(&[SigningSecret::generate()], "evt_1", now, body), body).await;
+        let answer = receive(signed(&[&SigningSecret::generate()], "evt_1", now, body), body).await;
         assert_eq!(answer.status, 401);
         assert!(answer.verdict.contains("No endpoint"));
 
@@ -57,18 +57,18 @@ backend_tests! {
         let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox, &input(&url, &[EventType::PayinSucceeded]), rules).await.unwrap();
         let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
 
-        let ok = receive(signed(&[secret.clone()], "evt_1", now, body), body).await;
+        let ok = receive(signed(&[&secret], "evt_1", now, body), body).await;
         assert_eq!((ok.status, ok.verdict.as_str()), (200, "Signature valid."));
-        let again = receive(signed(&[secret.clone()], "evt_1", now, body), body).await;
+        let again = receive(signed(&[&secret], "evt_1", now, body), body).await;
         assert_eq!(again.status, 200);
         assert!(again.verdict.contains("arrived before"), "{}", again.verdict);
-        let forged = receive(signed(&[SigningSecret::generate()], "evt_2", now, body), body).await;
+        let forged = receive(signed(&[&SigningSecret::generate()], "evt_2", now, body), body).await;
         assert_eq!(forged.status, 401);
         assert!(forged.verdict.contains("matches none"));
-        let stale = receive(signed(&[secret.clone()], "evt_3", now - 600, body), body).await;
+        let stale = receive(signed(&[&secret], "evt_3", now - 600, body), body).await;
         assert_eq!(stale.status, 401);
         assert!(stale.verdict.contains("5 minutes"));
-        let mut tampered = signed(&[secret.clone()], "evt_4", now, body);
+        let mut tampered = signed(&[&secret], "evt_4", now, body);
         tampered.insert("webhook-id".into(), "evt_other".into());
         assert_eq!(receive(tampered, body).await.status, 401);
         let bare = receive(BTreeMap::new(), body).await;
@@ -77,11 +77,11 @@ backend_tests! {
         // During a rotation both signatures arrive; either secret verifies.
         endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, GracePeriod::OneHour).await.unwrap();
         let new = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
-        assert_eq!(receive(signed(&[secret.clone()], "evt_5", now, body), body).await.status, 200);
-        assert_eq!(receive(signed(&[new.clone()], "evt_6", now, body), body).await.status, 200);
+        assert_eq!(receive(signed(&[&secret], "evt_5", now, body), body).await.status, 200);
+        assert_eq!(receive(signed(&[&new], "evt_6", now, body), body).await.status, 200);
         clock.advance(Duration::from_secs(3601));
         let now = clock.now_ms() / 1000;
-        assert_eq!(receive(signed(&[secret], "evt_7", now, body), body).await.status, 401, "the old secret has expired");
+        assert_eq!(receive(signed(&[&secret], "evt_7", now, body), body).await.status, 401, "the old secret has expired");
 
         // The portal lists what arrived, newest first, to its merchant only.
         let listed = inbox::messages(&t.db, &acme).await.unwrap();
