@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import crypto from 'node:crypto';
 
 export const ADMIN = { email: 'admin@e2e.test', password: 'e2e admin password' };
 export const PASSWORD = 'a long merchant password';
@@ -34,8 +35,8 @@ export const INGEST_TOKEN = 'e2e-ingest-token-0123456789abcdefghijklmnopqrstuvwx
 
 export type Received = { headers: Record<string, string>; body: string };
 
-/** A merchant server on loopback: records each delivery and answers `status()`. */
-export async function startReceiver(status: () => number = () => 200) {
+/** A merchant server on loopback: records each delivery and answers `status(delivery)`. */
+export async function startReceiver(status: (r: Received) => number = () => 200) {
   const http = await import('node:http');
   const received: Received[] = [];
   const server = http.createServer((req, res) => {
@@ -44,8 +45,9 @@ export async function startReceiver(status: () => number = () => 200) {
     req.on('end', () => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k] = String(v);
-      received.push({ headers, body });
-      res.writeHead(status(), { 'content-type': 'text/plain' });
+      const delivery = { headers, body };
+      received.push(delivery);
+      res.writeHead(status(delivery), { 'content-type': 'text/plain' });
       res.end('receiver says hello');
     });
   });
@@ -60,12 +62,11 @@ export async function startReceiver(status: () => number = () => 200) {
 }
 
 /** Checks a Standard Webhooks signature header against a `whsec_` secret. */
-export async function signatureValid(secret: string, r: Received): Promise<boolean> {
-  const crypto = await import('node:crypto');
+export function signatureValid(secret: string, r: Received): boolean {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   const signed = `${r.headers['webhook-id']}.${r.headers['webhook-timestamp']}.${r.body}`;
   const expected = crypto.createHmac('sha256', key).update(signed).digest('base64');
-  return r.headers['webhook-signature'].split(' ').some((s) => s === `v1,${expected}`);
+  return (r.headers['webhook-signature'] ?? '').split(' ').some((s) => s === `v1,${expected}`);
 }
 
 /** Publishes an event as the platform's services do. */

@@ -63,7 +63,7 @@ test('a test event arrives signed with the secret the portal reveals, and rotati
     await page.getByRole('button', { name: 'Reveal secret' }).click();
     const first = (await page.getByTestId('revealed-secret').textContent())!.trim();
     expect(first).toMatch(/^whsec_/);
-    expect(await signatureValid(first, receiver.received[0])).toBe(true);
+    expect(signatureValid(first, receiver.received[0])).toBe(true);
 
     // Rotate with a day's grace: both secrets sign the next delivery.
     await page.getByLabel('Keep the old secret signing for').selectOption('one_day');
@@ -79,8 +79,8 @@ test('a test event arrives signed with the secret the portal reveals, and rotati
     await expect(page.getByTestId('test-outcome')).toHaveText('Delivered: HTTP 200');
     const latest = receiver.received[1];
     expect(latest.headers['webhook-signature'].split(' ')).toHaveLength(2);
-    expect(await signatureValid(first, latest)).toBe(true);
-    expect(await signatureValid(second, latest)).toBe(true);
+    expect(signatureValid(first, latest)).toBe(true);
+    expect(signatureValid(second, latest)).toBe(true);
 
     await open(page, '/endpoints');
     await expect(page.getByTestId('endpoint-table')).toContainText(receiver.url);
@@ -234,4 +234,46 @@ test('the sandbox inbox shows a test event with a valid signature, and both sign
   const signature = latest.locator('tr', { hasText: 'webhook-signature' }).locator('td');
   await expect(signature).toHaveText(/^v1,\S+ v1,\S+$/);
   await screenshot(page, 'inbox');
+});
+
+test('the readiness check passes a server that verifies signatures and fails one that does not', async ({ page }) => {
+  let secret = '';
+  // Verifies like a careful merchant: signature, a fresh timestamp, and a repeated id is fine.
+  const careful = await startReceiver((r) => {
+    const age = Math.abs(Date.now() / 1000 - Number(r.headers['webhook-timestamp']));
+    return secret && signatureValid(secret, r) && age <= 300 ? 200 : 401;
+  });
+  const naive = await startReceiver(() => 200);
+  try {
+    await signUp(page, 'Ready Or Not Ltd', uniqueEmail('ready'));
+    const carefulPath = await addEndpoint(page, careful.url, ['payin.succeeded']);
+    await page.locator('#field-reveal-password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    secret = (await page.getByTestId('revealed-secret').textContent())!.trim();
+    await page.getByRole('button', { name: 'Run readiness check' }).click();
+    await expect(page.getByTestId('readiness-verdict')).toContainText('Passed');
+    await expect(page.getByTestId('scenario')).toHaveCount(4);
+    await expect(page.getByTestId('scenario').filter({ hasText: 'Pass' })).toHaveCount(4);
+    await screenshot(page, 'readiness');
+
+    await addEndpoint(page, naive.url, ['payin.succeeded']);
+    await page.getByRole('button', { name: 'Run readiness check' }).click();
+    await expect(page.getByTestId('readiness-verdict')).toContainText('Not ready');
+    await expect(page.getByTestId('scenario').filter({ hasText: 'Fail · Rejects a wrong signature' })).toHaveCount(1);
+    await expect(page.getByTestId('scenario').filter({ hasText: 'Fail · Rejects a stale timestamp' })).toHaveCount(1);
+
+    // In live mode the naive URL waits; the careful one starts at once.
+    await page.getByRole('button', { name: 'Live' }).click();
+    await expect(page.getByRole('button', { name: 'Live' })).toHaveAttribute('aria-pressed', 'true');
+    await addEndpoint(page, naive.url, ['payin.succeeded']);
+    await expect(page.getByTestId('endpoint-status')).toHaveText('Disabled');
+    await page.getByRole('button', { name: 'Enable endpoint' }).click();
+    await expect(page.getByRole('alert').filter({ hasText: 'readiness check' }).first()).toBeVisible();
+    await addEndpoint(page, careful.url, ['payin.succeeded']);
+    await expect(page.getByTestId('endpoint-status')).toHaveText('Enabled');
+    expect(carefulPath).toMatch(/^\/endpoints\/ep_/);
+  } finally {
+    await careful.close();
+    await naive.close();
+  }
 });

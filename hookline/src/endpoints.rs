@@ -109,6 +109,18 @@ pub async fn disable(
     Ok(())
 }
 
+/// Keeps a live endpoint off until its URL passes the readiness check in
+/// sandbox. Answers false (and disables it) when it has not.
+pub async fn hold_until_ready(db: &Db, clock: &dyn Clock, endpoint: &EndpointView) -> Result<bool> {
+    if endpoint.mode != Mode::Live
+        || crate::readiness::passed_in_sandbox(db, &endpoint.merchant_id, &endpoint.url).await?
+    {
+        return Ok(true);
+    }
+    health::disable(db, &endpoint.id, DisabledReason::NotReady, clock.now_ms()).await?;
+    Ok(false)
+}
+
 /// Turns an endpoint on again, whoever turned it off, with a clean health
 /// record. The deliveries held meanwhile are delivered now or discarded, as
 /// the merchant chooses; answers how many.
@@ -264,6 +276,9 @@ fn summarise(
         ),
         Some("gone") if !endpoint.enabled => Some(
             "Hookline disabled this endpoint because it answered 410 Gone. New events are held until you enable it.".to_owned(),
+        ),
+        Some("not_ready") if !endpoint.enabled => Some(
+            "Live endpoints start once their URL has passed the readiness check: run it on a sandbox endpoint with this URL, then enable this one.".to_owned(),
         ),
         _ => None,
     };

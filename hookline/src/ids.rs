@@ -34,6 +34,10 @@ pub fn attempt_id() -> String {
     new_id("att")
 }
 
+pub fn readiness_id() -> String {
+    new_id("rdy")
+}
+
 pub fn inbox_message_id() -> String {
     new_id("msg")
 }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod inbox;
 pub mod logs;
 pub mod mode;
+pub mod readiness;
 pub mod retry;
 pub mod time;
 pub mod validation;

@@ -5,6 +5,7 @@
 use crate::error::AppError;
 use hookline::Mode;
 use hookline::endpoint::{EndpointSummary, SecretInfo};
+use hookline::readiness::ReadinessReport;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,8 @@ pub struct EndpointPage {
     pub summary: EndpointSummary,
     pub secrets: Vec<SecretInfo>,
     pub egress_ips: Vec<String>,
+    /// The latest readiness check of this endpoint.
+    pub readiness: Option<ReadinessReport>,
 }
 
 /// What "send test event" shows: the request as sent and the answer.
@@ -113,10 +116,12 @@ pub async fn get_endpoint(id: String) -> Result<EndpointPage, AppError> {
     let summary = server::summary(&state, &ctx, &id).await?;
     let secrets =
         hookline::endpoints::secrets(&state.db, &*state.clock, &ctx.merchant_id, &id).await?;
+    let readiness = hookline::readiness::latest(&state.db, &id).await?;
     Ok(EndpointPage {
         summary,
         secrets,
         egress_ips: server::egress(&state),
+        readiness,
     })
 }
 
@@ -144,7 +149,8 @@ pub async fn create_endpoint(
         rules,
     )
     .await?;
-    tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %created.id, mode = %ctx.mode, "endpoint created");
+    let started = hookline::endpoints::hold_until_ready(&state.db, &*state.clock, &created).await?;
+    tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %created.id, mode = %ctx.mode, started, "endpoint created");
     Ok(created.id)
 }
 
@@ -164,7 +170,7 @@ pub async fn update_endpoint(
     server::summary(&state, &ctx, &id).await?;
     let rules = server::rules(&state, &url);
     let input = server::input(url, description, event_types, payload_version, allowlist);
-    hookline::endpoints::update(
+    let updated = hookline::endpoints::update(
         &state.db,
         &*state.clock,
         &ctx.merchant_id,
@@ -173,6 +179,10 @@ pub async fn update_endpoint(
         rules,
     )
     .await?;
+    // A live endpoint moved to a URL that never passed the check stops here.
+    if updated.enabled {
+        hookline::endpoints::hold_until_ready(&state.db, &*state.clock, &updated).await?;
+    }
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "endpoint updated");
     Ok(id)
 }
@@ -190,8 +200,18 @@ pub async fn set_endpoint_enabled(
     use hookline::endpoints::HeldDeliveries;
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    server::summary(&state, &ctx, &id).await?;
+    let summary = server::summary(&state, &ctx, &id).await?;
     let released = if enabled {
+        let endpoint = &summary.endpoint;
+        if endpoint.mode == Mode::Live
+            && !hookline::readiness::passed_in_sandbox(&state.db, &ctx.merchant_id, &endpoint.url)
+                .await?
+        {
+            return Err(AppError::validation(hookline::FieldErrors::single(
+                "enabled",
+                "This URL has not passed the readiness check yet. Run it on a sandbox endpoint with the same URL, then enable this one.",
+            )));
+        }
         let held = match held.as_str() {
             "" | "deliver" => HeldDeliveries::Deliver,
             "discard" => HeldDeliveries::Discard,
@@ -328,4 +348,17 @@ pub async fn send_test_event(id: String, event_type: String) -> Result<TestResul
         error_class: sent.error_class,
         error_message: sent.error_message,
     })
+}
+
+/// Runs the four readiness scenarios against the endpoint now.
+#[server(prefix = "/api", endpoint = "run_readiness_check")]
+pub async fn run_readiness_check(id: String) -> Result<ReadinessReport, AppError> {
+    use crate::state::{portal_state, require_merchant};
+    let ctx = require_merchant().await?;
+    let state = portal_state()?;
+    server::summary(&state, &ctx, &id).await?;
+    Ok(state
+        .dispatcher
+        .readiness_check(&ctx.merchant_id, &id)
+        .await?)
 }

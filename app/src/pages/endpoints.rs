@@ -4,7 +4,8 @@
 use crate::UserResource;
 use crate::api::endpoints::{
     CreateEndpoint, DeleteEndpoint, EndpointList, EndpointPage, RevealSecret, RotateSecret,
-    SendTestEvent, SetEndpointEnabled, TestResult, UpdateEndpoint, get_endpoint, list_endpoints,
+    RunReadinessCheck, SendTestEvent, SetEndpointEnabled, TestResult, UpdateEndpoint, get_endpoint,
+    list_endpoints,
 };
 use crate::components::endpoint_form::EndpointFields;
 use crate::components::form::{Answer, Field, field_error, form_error};
@@ -12,6 +13,7 @@ use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::Role;
 use hookline::endpoint::{EndpointStatus, EndpointSummary, GracePeriod, HealthBadge};
 use hookline::events::EventType;
+use hookline::readiness::ReadinessReport;
 use hookline::time::format_utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -211,11 +213,13 @@ pub fn EndpointDetailPage() -> impl IntoView {
     let update = ServerAction::<UpdateEndpoint>::new();
     let switch = ServerAction::<SetEndpointEnabled>::new();
     let rotate = ServerAction::<RotateSecret>::new();
+    let check = ServerAction::<RunReadinessCheck>::new();
     Effect::new(move |_| {
         let done = [
             update.value().with(|v| matches!(v, Some(Ok(_)))),
             switch.value().with(|v| matches!(v, Some(Ok(_)))),
             rotate.value().with(|v| matches!(v, Some(Ok(_)))),
+            check.value().with(|v| matches!(v, Some(Ok(_)))),
         ];
         if done.contains(&true) {
             page.refetch();
@@ -228,7 +232,7 @@ pub fn EndpointDetailPage() -> impl IntoView {
                 let here = format!("/endpoints/{}", id());
                 match gate(user.await, Role::Merchant, &here) {
                     Ok(_) => match page.await {
-                        Ok(page) => view! { <EndpointDetail page update switch rotate/> }.into_any(),
+                        Ok(page) => view! { <EndpointDetail page update switch rotate check/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     },
                     Err(instead) => instead,
@@ -244,6 +248,7 @@ fn EndpointDetail(
     update: ServerAction<UpdateEndpoint>,
     switch: ServerAction<SetEndpointEnabled>,
     rotate: ServerAction<RotateSecret>,
+    check: ServerAction<RunReadinessCheck>,
 ) -> impl IntoView {
     let s = page.summary;
     let ep = s.endpoint.clone();
@@ -274,6 +279,7 @@ fn EndpointDetail(
             <SwitchForm id=ep.id.clone() status=s.status held=s.held switch/>
         </section>
         <TestEventPanel id=ep.id.clone() subscribed=ep.event_types.clone()/>
+        <ReadinessPanel id=ep.id.clone() live=ep.mode == hookline::Mode::Live report=page.readiness check/>
         <SecretsPanel id=ep.id.clone() secrets=page.secrets rotate/>
         <section class="panel">
             <h2>"Settings"</h2>
@@ -376,6 +382,55 @@ fn TestResultView(result: TestResult) -> impl IntoView {
             <h3>"Response body"</h3>
             <pre class="code" data-testid="test-response-body">{result.response_body.unwrap_or_default()}</pre>
         </div>
+    }
+}
+
+#[component]
+fn ReadinessPanel(
+    id: String,
+    live: bool,
+    report: Option<ReadinessReport>,
+    check: ServerAction<RunReadinessCheck>,
+) -> impl IntoView {
+    let intro = if live {
+        "A live endpoint can be enabled once its URL has passed this check on a sandbox endpoint."
+    } else {
+        "Four requests that show your server is ready for live traffic. Once this URL passes here, a live endpoint with the same URL can be enabled."
+    };
+    let results = report.map(|r| {
+        let verdict = if r.passed {
+            view! { <p class="form-ok" data-testid="readiness-verdict">{format!("Passed on {}", format_utc(r.checked_ms))}</p> }.into_any()
+        } else {
+            view! { <p class="form-error" data-testid="readiness-verdict">{format!("Not ready (checked {})", format_utc(r.checked_ms))}</p> }.into_any()
+        };
+        let rows = r
+            .results
+            .into_iter()
+            .map(|res| {
+                view! {
+                    <li class="scenario" class:attempt-ok=res.passed class:attempt-bad=!res.passed data-testid="scenario">
+                        <strong>{if res.passed { "Pass" } else { "Fail" }} " · " {res.scenario.title()}</strong>
+                        <div class="muted small">{res.scenario.expectation()}</div>
+                        <div class="small">{res.detail}</div>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! { {verdict} <ul class="scenarios">{rows}</ul> }
+    });
+    view! {
+        <section class="panel" aria-labelledby="readiness-title">
+            <h2 id="readiness-title">"Readiness check"</h2>
+            <p class="muted">{intro}</p>
+            <ActionForm action=check attr:class="form form-inline">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit" class="button button-quiet" disabled=move || check.pending().get()>
+                    {move || if check.pending().get() { "Checking…" } else { "Run readiness check" }}
+                </button>
+            </ActionForm>
+            <p class="form-error" role="alert">{move || check.value().with(|v| form_error(v, &[]))}</p>
+            {results}
+        </section>
     }
 }
 

@@ -2,6 +2,7 @@
 //! attempt and schedules the next one.
 
 pub mod client;
+mod readiness;
 pub mod wake;
 pub mod worker;
 

@@ -193,12 +193,12 @@ pub struct TestDelivery {
 }
 
 /// What a sent request came back with.
-struct Sent {
-    status: Option<u16>,
-    headers: Option<BTreeMap<String, String>>,
-    body: Option<String>,
-    retry_after: Option<Duration>,
-    error: Option<(ErrorClass, String)>,
+pub(super) struct Sent {
+    pub(super) status: Option<u16>,
+    pub(super) headers: Option<BTreeMap<String, String>>,
+    pub(super) body: Option<String>,
+    pub(super) retry_after: Option<Duration>,
+    pub(super) error: Option<(ErrorClass, String)>,
 }
 
 impl Dispatcher {
@@ -641,7 +641,7 @@ impl Dispatcher {
         })
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         endpoint_id: &str,
         url: &str,

@@ -31,6 +31,8 @@ pub enum DisabledReason {
     Failing,
     /// It answered 410 Gone.
     Gone,
+    /// A live endpoint whose URL has not passed a readiness check in sandbox.
+    NotReady,
 }
 
 impl DisabledReason {
@@ -39,6 +41,7 @@ impl DisabledReason {
             DisabledReason::Merchant => "merchant",
             DisabledReason::Failing => "failing",
             DisabledReason::Gone => "gone",
+            DisabledReason::NotReady => "not_ready",
         }
     }
 

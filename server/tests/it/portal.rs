@@ -191,7 +191,7 @@ backend_tests! {
         let event_id = event["id"].as_str().unwrap();
         let (_, before) = call(&app, &acme, "get_endpoint", &[("id", &id)]).await;
 
-        let theirs: [(&str, Vec<(&str, &str)>); 11] = [
+        let theirs: [(&str, Vec<(&str, &str)>); 12] = [
             ("get_endpoint", vec![("id", &id)]),
             ("update_endpoint", vec![("id", &id), ("url", "https://evil.example/"), ("event_types[]", "payin.succeeded")]),
             ("set_endpoint_enabled", vec![("id", &id), ("enabled", "false")]),
@@ -199,6 +199,7 @@ backend_tests! {
             ("reveal_secret", vec![("id", &id), ("password", PASSWORD)]),
             ("rotate_secret", vec![("id", &id), ("grace", "none")]),
             ("send_test_event", vec![("id", &id), ("event_type", "payin.succeeded")]),
+            ("run_readiness_check", vec![("id", &id)]),
             ("get_event", vec![("id", event_id)]),
             ("resend_event", vec![("id", event_id)]),
             ("recover_preview", vec![("input[endpoint]", &id), ("input[from]", "2020-01-01T00:00"), ("input[to]", "2099-01-01T00:00")]),
@@ -420,5 +421,55 @@ backend_tests! {
         let (_, inbox) = call(&app, &acme, "get_inbox", &[]).await;
         assert_eq!(inbox["messages"][0]["signature_valid"], false);
         assert_eq!(inbox["messages"].as_array().unwrap().len(), 3);
+    }
+
+    async fn the_readiness_check_tells_a_careful_server_from_a_naive_one_and_gates_live(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let (naive_url, naive_got) = receiver(200).await;
+        let (_, inbox) = call(&app, &acme, "get_inbox", &[]).await;
+        let careful_url = inbox["url"].as_str().unwrap().to_owned();
+        let careful = create(&app, &acme, &careful_url).await;
+        let naive = create(&app, &acme, &naive_url).await;
+
+        let (status, report) = call(&app, &acme, "run_readiness_check", &[("id", &careful)]).await;
+        assert_eq!(status, 200, "{report}");
+        assert_eq!(report["passed"], true, "{report}");
+        let outcomes: Vec<(String, bool)> = report["results"].as_array().unwrap().iter()
+            .map(|r| (r["scenario"].as_str().unwrap().to_owned(), r["passed"].as_bool().unwrap())).collect();
+        assert_eq!(outcomes, vec![
+            ("signed_event".to_owned(), true), ("wrong_signature".to_owned(), true),
+            ("duplicate_id".to_owned(), true), ("stale_timestamp".to_owned(), true),
+        ]);
+
+        let (_, report) = call(&app, &acme, "run_readiness_check", &[("id", &naive)]).await;
+        assert_eq!(report["passed"], false);
+        let passed: Vec<bool> = report["results"].as_array().unwrap().iter().map(|r| r["passed"].as_bool().unwrap()).collect();
+        assert_eq!(passed, vec![true, false, true, false], "a server that accepts anything: {report}");
+        assert_eq!(naive_got.lock().unwrap().len(), 5, "signed, forged, the duplicate twice, stale");
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &naive)]).await;
+        assert_eq!(page["readiness"]["passed"], false, "the latest report is on the endpoint page");
+        let (_, log) = call(&app, &acme, "delivery_log", &[("query[search]", "")]).await;
+        assert!(log["page"]["rows"].as_array().unwrap().is_empty(), "checks are not events");
+
+        // Live: the naive URL starts disabled and cannot be enabled; the careful one starts.
+        assert_eq!(call(&app, &acme, "set_mode", &[("mode", "live")]).await.0, 200);
+        let live_naive = create(&app, &acme, &naive_url).await;
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &live_naive)]).await;
+        assert_eq!(page["summary"]["status"], "disabled");
+        assert!(page["summary"]["disabled_note"].as_str().unwrap().contains("readiness"));
+        let (status, body) = call(&app, &acme, "set_endpoint_enabled", &[("id", &live_naive), ("enabled", "true")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["enabled"]);
+        let live_careful = create(&app, &acme, &careful_url).await;
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &live_careful)]).await;
+        assert_eq!(page["summary"]["status"], "enabled");
+        // Moving it to an unchecked URL stops it.
+        let (status, _) = call(&app, &acme, "update_endpoint", &[
+            ("id", &live_careful), ("url", &naive_url), ("event_types[]", "payin.succeeded"),
+        ]).await;
+        assert_eq!(status, 200);
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &live_careful)]).await;
+        assert_eq!(page["summary"]["status"], "disabled");
     }
 }

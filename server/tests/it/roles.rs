@@ -100,6 +100,7 @@ const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
     ("recover_preview", Who::Merchant, &RANGE, 422),
     ("recover", Who::Merchant, &RANGE, 422),
     ("get_inbox", Who::Merchant, &[], 200),
+    ("run_readiness_check", Who::Merchant, &[NO_ENDPOINT], 404),
 ];
 
 #[test]
