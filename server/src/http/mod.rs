@@ -75,7 +75,7 @@ pub async fn router(
         let portal = portal.clone();
         move || provide_context(portal.clone())
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let origin: Arc<str> = Arc::from(settings.public_origin.as_str());
 
     let router = Router::new()
@@ -104,6 +104,16 @@ pub async fn router(
         ))
         .layer(axum::middleware::from_fn(security::headers));
     Ok(router)
+}
+
+/// The portal's routes, listed once per process. Listing renders the app
+/// with resource loading suppressed through a process-wide flag, so a page
+/// rendering at that moment on another server in the same process (the
+/// integration tests start many) would wait forever for its data.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 async fn delete_expired_sessions(store: DbSessionStore) {
