@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::pages::{
     admin::AdminHome,
     auth::{LoginPage, SignupPage},
+    balance::BalancePage,
     deliveries::{DeliveriesPage, RecoverPage},
     endpoints::{EndpointDetailPage, EndpointsPage, NewEndpointPage},
     event::EventPage,
@@ -85,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deliveries/recover") view=RecoverPage ssr=SsrMode::Async/>
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async/>
                     <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/balance-warning") view=BalancePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

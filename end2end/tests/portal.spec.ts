@@ -234,6 +234,15 @@ test('the sandbox inbox shows a test event with a valid signature, and both sign
   const signature = latest.locator('tr', { hasText: 'webhook-signature' }).locator('td');
   await expect(signature).toHaveText(/^v1,\S+ v1,\S+$/);
   await screenshot(page, 'inbox');
+
+  // The dashboard counts both attempts and draws them.
+  await open(page, '/');
+  await expect(page.getByTestId('stats-day')).toContainText('100.0 %');
+  const bars = page.locator('[data-testid="attempts-chart"] rect.chart-delivered');
+  await expect(bars).toHaveCount(24);
+  const heights = await bars.evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('height'))));
+  expect(heights.some((h) => h > 0)).toBe(true);
+  await screenshot(page, 'dashboard');
 });
 
 test('the readiness check passes a server that verifies signatures and fails one that does not', async ({ page }) => {
@@ -276,4 +285,26 @@ test('the readiness check passes a server that verifies signatures and fails one
     await careful.close();
     await naive.close();
   }
+});
+
+test('balance threshold warnings are requested from a form that explains each mistake', async ({ page }) => {
+  await signUp(page, 'Treasury Watch Ltd', uniqueEmail('balance'));
+  await open(page, '/endpoints/new');
+  await expect(page.locator('#type-balance-threshold_warning')).toBeDisabled();
+  await page.getByRole('link', { name: 'Request it' }).click();
+  await page.waitForSelector('body[data-hydrated]');
+  await expect(page.getByTestId('balance-state')).toContainText('Not requested yet');
+  await page.getByLabel('Threshold').fill('lots');
+  await page.getByLabel('Currency').fill('EURO');
+  await page.getByRole('button', { name: 'Request warnings' }).click();
+  await expect(page.locator('#field-threshold-message')).toContainText('such as 1000');
+  await expect(page.locator('#field-currency-message')).toContainText('ISO 4217');
+  await expect(page.getByLabel('Threshold')).toHaveValue('lots');
+  await page.getByLabel('Threshold').fill('2500.50');
+  await page.getByLabel('Currency').fill('EUR');
+  await page.getByRole('button', { name: 'Request warnings' }).click();
+  await expect(page.getByTestId('balance-request')).toHaveCount(1);
+  await expect(page.getByTestId('balance-request')).toContainText('2500.50 EUR');
+  await expect(page.getByTestId('balance-request')).toContainText('Pending review');
+  await expect(page.getByTestId('balance-state')).toContainText('waiting for the onboarding team');
 });

@@ -6,6 +6,8 @@
 //! the `runtime` feature and never reach the wasm bundle.
 
 pub mod account;
+pub mod balance;
+pub mod dashboard;
 pub mod destination;
 pub mod endpoint;
 pub mod events;

@@ -26,6 +26,8 @@ pub struct EndpointPage {
     pub egress_ips: Vec<String>,
     /// The latest readiness check of this endpoint.
     pub readiness: Option<ReadinessReport>,
+    /// Whether opt-in event types may be chosen.
+    pub opt_in_approved: bool,
 }
 
 /// What "send test event" shows: the request as sent and the answer.
@@ -50,14 +52,19 @@ mod server {
     use hookline::endpoint::{EndpointInput, EndpointRules, EndpointSummary};
 
     /// The rules for `url`: plain http is fine for the installation's own
-    /// sandbox inbox, otherwise only where the operator allows it.
-    pub fn rules(state: &PortalState, url: &str) -> EndpointRules {
-        EndpointRules {
+    /// sandbox inbox, otherwise only where the operator allows it; opt-in
+    /// event types once the merchant's request was approved.
+    pub async fn rules(
+        state: &PortalState,
+        ctx: &MerchantCtx,
+        url: &str,
+    ) -> Result<EndpointRules, AppError> {
+        Ok(EndpointRules {
             allow_http: state.dispatcher.clients.policy().allow_http
                 || url.trim().starts_with(&state.inbox_base),
-            // Opt-in event types need an approved request; none can be made yet.
-            opt_in_approved: false,
-        }
+            opt_in_approved: hookline::balance::approved(&state.db, &ctx.merchant_id, ctx.mode)
+                .await?,
+        })
     }
 
     pub fn egress(state: &PortalState) -> Vec<String> {
@@ -117,11 +124,14 @@ pub async fn get_endpoint(id: String) -> Result<EndpointPage, AppError> {
     let secrets =
         hookline::endpoints::secrets(&state.db, &*state.clock, &ctx.merchant_id, &id).await?;
     let readiness = hookline::readiness::latest(&state.db, &id).await?;
+    let opt_in_approved =
+        hookline::balance::approved(&state.db, &ctx.merchant_id, ctx.mode).await?;
     Ok(EndpointPage {
         summary,
         secrets,
         egress_ips: server::egress(&state),
         readiness,
+        opt_in_approved,
     })
 }
 
@@ -137,7 +147,7 @@ pub async fn create_endpoint(
     use crate::state::{portal_state, require_merchant};
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    let rules = server::rules(&state, &url);
+    let rules = server::rules(&state, &ctx, &url).await?;
     let input = server::input(url, description, event_types, payload_version, allowlist);
     let created = hookline::endpoints::create(
         &state.db,
@@ -168,7 +178,7 @@ pub async fn update_endpoint(
     let ctx = require_merchant().await?;
     let state = portal_state()?;
     server::summary(&state, &ctx, &id).await?;
-    let rules = server::rules(&state, &url);
+    let rules = server::rules(&state, &ctx, &url).await?;
     let input = server::input(url, description, event_types, payload_version, allowlist);
     let updated = hookline::endpoints::update(
         &state.db,

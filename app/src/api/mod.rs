@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod balance;
+pub mod dashboard;
 pub mod endpoints;
 pub mod inbox;
 pub mod logs;

@@ -13,6 +13,8 @@ pub fn EndpointFields(
     /// A URL to start with when adding one (from the inbox page).
     #[prop(optional)]
     suggested_url: String,
+    /// Whether the merchant's request for opt-in event types was approved.
+    opt_in_approved: bool,
     value: Answer<String>,
 ) -> impl IntoView {
     let field = move |name: &'static str| field_error(value, name);
@@ -38,7 +40,7 @@ pub fn EndpointFields(
         .map(|t| {
             let id = format!("type-{}", t.as_str().replace('.', "-"));
             // Opt-in types need an approved request first.
-            let locked = t.requires_approval() && !subscribed.contains(&t);
+            let locked = t.requires_approval() && !opt_in_approved && !subscribed.contains(&t);
             view! {
                 <li class="check">
                     <input
@@ -53,7 +55,7 @@ pub fn EndpointFields(
                         <code>{t.as_str()}</code>
                         <span class="muted">
                             {t.description()}
-                            {locked.then_some(" Available once your request for it is approved.")}
+                            {locked.then(|| view! { " " <a href="/balance-warning">"Request it"</a> "; it can be chosen once approved." })}
                         </span>
                     </label>
                 </li>

@@ -1,3 +1,4 @@
+pub mod chart;
 pub mod endpoint_form;
 pub mod form;
 pub mod gate;

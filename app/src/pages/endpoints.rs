@@ -2,6 +2,7 @@
 //! (settings, status, secrets, test events).
 
 use crate::UserResource;
+use crate::api::balance::list_balance_requests;
 use crate::api::endpoints::{
     CreateEndpoint, DeleteEndpoint, EndpointList, EndpointPage, RevealSecret, RotateSecret,
     RunReadinessCheck, SendTestEvent, SetEndpointEnabled, TestResult, UpdateEndpoint, get_endpoint,
@@ -166,6 +167,7 @@ pub fn NewEndpointPage() -> impl IntoView {
     let create = ServerAction::<CreateEndpoint>::new();
     let value: Answer<String> = Signal::derive(move || create.value().get());
     let query = use_query_map();
+    let balance = Resource::new(|| (), |_| list_balance_requests());
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = value.get() {
@@ -176,6 +178,7 @@ pub fn NewEndpointPage() -> impl IntoView {
         <Title text="Add an endpoint"/>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
+                let opt_in_approved = matches!(balance.await, Ok(b) if b.approved);
                 match gate(user.await, Role::Merchant, "/endpoints/new") {
                     Ok(user) => view! {
                         <section class="page-head">
@@ -187,6 +190,7 @@ pub fn NewEndpointPage() -> impl IntoView {
                                 <EndpointFields
                                     initial=None
                                     suggested_url=query.read_untracked().get("url").unwrap_or_default()
+                                    opt_in_approved
                                     value
                                 />
                                 <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &ENDPOINT_FIELDS))}</p>
@@ -285,7 +289,7 @@ fn EndpointDetail(
             <h2>"Settings"</h2>
             <ActionForm action=update attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="id" value=ep.id.clone()/>
-                <EndpointFields initial=Some(ep.clone()) value=update_value/>
+                <EndpointFields initial=Some(ep.clone()) opt_in_approved=page.opt_in_approved value=update_value/>
                 <p class="form-error" role="alert">{move || update_value.with(|v| form_error(v, &ENDPOINT_FIELDS))}</p>
                 <p class="form-ok" role="status">{move || update_value.with(|v| matches!(v, Some(Ok(_))).then_some("Saved."))}</p>
                 <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>

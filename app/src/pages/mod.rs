@@ -1,5 +1,6 @@
 pub mod admin;
 pub mod auth;
+pub mod balance;
 pub mod deliveries;
 pub mod endpoints;
 pub mod event;

@@ -2,6 +2,8 @@
 //! PostgreSQL database.
 
 mod accounts;
+mod balance;
+mod dashboard;
 mod deliveries;
 mod dispatch;
 mod endpoints;

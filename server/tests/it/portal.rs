@@ -288,6 +288,22 @@ backend_tests! {
             300,
         ).unwrap();
 
+        // The dashboard counts it, and the home page draws it.
+        let (status, dashboard) = call(&app, &acme, "get_dashboard", &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(dashboard["day"]["attempts"], 1);
+        assert_eq!(dashboard["day"]["attempts_ok"], 1);
+        assert_eq!(dashboard["chart"].as_array().unwrap().last().unwrap()["delivered"], 1);
+        let (_, live) = {
+            call(&app, &acme, "set_mode", &[("mode", "live")]).await;
+            let d = call(&app, &acme, "get_dashboard", &[]).await;
+            call(&app, &acme, "set_mode", &[("mode", "sandbox")]).await;
+            d
+        };
+        assert_eq!(live["day"]["attempts"], 0, "live shows only live traffic");
+        let html = acme.get(app.url("/")).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("<svg") && html.contains("chart-delivered"), "the chart is drawn on the server");
+
         // In the log, marked as a test; it cannot be resent.
         let (_, log) = call(&app, &acme, "delivery_log", &[("query[search]", "")]).await;
         let rows = log["page"]["rows"].as_array().unwrap();
@@ -471,5 +487,39 @@ backend_tests! {
         assert_eq!(status, 200);
         let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &live_careful)]).await;
         assert_eq!(page["summary"]["status"], "disabled");
+    }
+
+    async fn balance_warnings_are_subscribed_to_once_a_request_is_approved(backend) {
+        let app = spawn_app(backend).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let globex = app.merchant("Globex", "ops@globex.example").await;
+        let subscribe = [("url", "https://hooks.acme.example/balance"), ("event_types[]", "balance.threshold_warning")];
+
+        let (status, body) = call(&app, &acme, "request_balance_warning", &[("threshold", "-5"), ("currency", "euro")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["currency", "threshold"]);
+        let (_, view) = call(&app, &acme, "list_balance_requests", &[]).await;
+        assert!(view["requests"].as_array().unwrap().is_empty());
+
+        let (status, request) = call(&app, &acme, "request_balance_warning", &[("threshold", "2500.50"), ("currency", "EUR")]).await;
+        assert_eq!(status, 200, "{request}");
+        assert_eq!(request["status"], "pending");
+        assert_eq!(request["threshold"]["value"], 250_050);
+        let (status, body) = call(&app, &acme, "create_endpoint", &subscribe).await;
+        assert_eq!(status, 422, "not before approval");
+        assert_eq!(fields(&body), vec!["event_types"]);
+
+        hookline::balance::decide(&app.db, &*app.clock, request["id"].as_str().unwrap(), true, "Approved").await.unwrap();
+        let (_, view) = call(&app, &acme, "list_balance_requests", &[]).await;
+        assert_eq!(view["approved"], true);
+        assert_eq!(view["requests"][0]["status"], "approved");
+        assert_eq!(call(&app, &acme, "create_endpoint", &subscribe).await.0, 200);
+        // Approval is the merchant's own, and per mode.
+        assert_eq!(call(&app, &globex, "create_endpoint", &subscribe).await.0, 422);
+        let (_, theirs) = call(&app, &globex, "list_balance_requests", &[]).await;
+        assert!(theirs["requests"].as_array().unwrap().is_empty());
+        call(&app, &acme, "set_mode", &[("mode", "live")]).await;
+        let (_, live) = call(&app, &acme, "list_balance_requests", &[]).await;
+        assert_eq!(live["approved"], false);
     }
 }

@@ -100,6 +100,14 @@ const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
     ("recover_preview", Who::Merchant, &RANGE, 422),
     ("recover", Who::Merchant, &RANGE, 422),
     ("get_inbox", Who::Merchant, &[], 200),
+    ("get_dashboard", Who::Merchant, &[], 200),
+    ("list_balance_requests", Who::Merchant, &[], 200),
+    (
+        "request_balance_warning",
+        Who::Merchant,
+        &[("threshold", "100"), ("currency", "EUR")],
+        200,
+    ),
     ("run_readiness_check", Who::Merchant, &[NO_ENDPOINT], 404),
 ];
 

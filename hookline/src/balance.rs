@@ -1,0 +1,336 @@
+//! Balance threshold warnings, on request: a merchant asks for the
+//! `balance.threshold_warning` event with a threshold; the onboarding team
+//! approves or denies; once approved, endpoints may subscribe to it.
+
+use crate::events::{Currency, Money};
+use crate::mode::Mode;
+use crate::validation::FieldErrors;
+use serde::{Deserialize, Serialize};
+
+/// The largest threshold accepted, in minor units.
+pub const MAX_THRESHOLD_MINOR: i64 = 1_000_000_000_000;
+
+/// Digits after the decimal point in a currency's minor unit (ISO 4217).
+pub fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// `1250.5` EUR as 125050 minor units; `None` if not a plain positive decimal
+/// with at most the currency's digits.
+pub fn parse_amount(raw: &str, digits: u32) -> Option<i64> {
+    let raw = raw.trim();
+    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !plain(whole) || !plain(fraction) || fraction.len() > digits as usize {
+        return None;
+    }
+    if raw.contains('.') && fraction.is_empty() {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let padded = format!("{fraction:0<width$}", width = digits as usize);
+    let fraction: i64 = if padded.is_empty() {
+        0
+    } else {
+        padded.parse().ok()?
+    };
+    whole.checked_mul(10_i64.pow(digits))?.checked_add(fraction)
+}
+
+/// `125050` EUR minor units as `1250.50 EUR`.
+pub fn format_money(money: &Money) -> String {
+    let digits = minor_digits(money.currency.as_str());
+    if digits == 0 {
+        return format!("{} {}", money.value, money.currency);
+    }
+    let unit = 10_i64.pow(digits);
+    format!(
+        "{}.{:0width$} {}",
+        money.value / unit,
+        money.value % unit,
+        money.currency,
+        width = digits as usize
+    )
+}
+
+/// What the request form sends.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BalanceRequestInput {
+    /// In major units: `1000` or `1000.50`.
+    pub threshold: String,
+    pub currency: String,
+}
+
+impl BalanceRequestInput {
+    pub fn validate(&self) -> Result<Money, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let code = self.currency.trim().to_ascii_uppercase();
+        let currency = Currency::parse(&code)
+            .map_err(|m| errors.add("currency", m))
+            .ok();
+        let digits = minor_digits(&code);
+        let value = match parse_amount(&self.threshold, digits) {
+            Some(v) if v > 0 && v <= MAX_THRESHOLD_MINOR => Some(v),
+            Some(_) => {
+                errors.add(
+                    "threshold",
+                    "Enter an amount above zero and below 10 billion.",
+                );
+                None
+            }
+            None if self.threshold.trim().is_empty() => {
+                errors.add(
+                    "threshold",
+                    "Enter the balance below which you want a warning.",
+                );
+                None
+            }
+            None => {
+                errors.add(
+                    "threshold",
+                    match digits {
+                        0 => "Enter a whole amount such as 1000.".to_owned(),
+                        d => format!(
+                            "Enter an amount such as 1000 or 1000.{}.",
+                            "5".repeat(d as usize)
+                        ),
+                    },
+                );
+                None
+            }
+        };
+        match (value, currency) {
+            (Some(value), Some(currency)) if errors.is_empty() => Ok(Money { value, currency }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Denied => "denied",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "Pending review",
+            RequestStatus::Approved => "Approved",
+            RequestStatus::Denied => "Denied",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceRequest {
+    pub id: String,
+    pub mode: Mode,
+    pub threshold: Money,
+    pub status: RequestStatus,
+    pub requested_ms: i64,
+    pub decided_ms: Option<i64>,
+    pub note: String,
+}
+
+#[cfg(feature = "runtime")]
+pub use ops::*;
+
+#[cfg(feature = "runtime")]
+mod ops {
+    use super::{BalanceRequest, BalanceRequestInput, RequestStatus};
+    use crate::clock::Clock;
+    use crate::error::{Error, Result};
+    use crate::events::{Currency, Money};
+    use crate::ids;
+    use crate::mode::Mode;
+    use crate::on_db;
+    use crate::store::Db;
+    use crate::validation::FieldErrors;
+
+    type Row = (
+        String,
+        String,
+        i64,
+        String,
+        String,
+        i64,
+        Option<i64>,
+        String,
+    );
+
+    fn view(r: Row) -> Result<BalanceRequest> {
+        let (id, mode, value, currency, status, requested_ms, decided_ms, note) = r;
+        Ok(BalanceRequest {
+            id,
+            mode: mode.parse().map_err(Error::Internal)?,
+            threshold: Money {
+                value,
+                currency: Currency::parse(&currency).map_err(Error::Internal)?,
+            },
+            status: match status.as_str() {
+                "pending" => RequestStatus::Pending,
+                "approved" => RequestStatus::Approved,
+                "denied" => RequestStatus::Denied,
+                other => return Err(Error::Internal(format!("unknown request status {other}"))),
+            },
+            requested_ms,
+            decided_ms,
+            note,
+        })
+    }
+
+    /// The merchant's requests in `mode`, newest first.
+    pub async fn list(db: &Db, merchant_id: &str, mode: Mode) -> Result<Vec<BalanceRequest>> {
+        let rows: Vec<Row> = on_db!(db, |pool| {
+            sqlx::query_as::<_, Row>(
+                "SELECT id, mode, threshold_value, currency, status, requested_ms, decided_ms, note \
+                 FROM balance_requests WHERE merchant_id = $1 AND mode = $2 ORDER BY requested_ms DESC, id DESC",
+            )
+            .bind(merchant_id)
+            .bind(mode.as_str())
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(view).collect()
+    }
+
+    /// Files a request. One may be pending at a time; an approved merchant
+    /// may ask again to change its threshold.
+    pub async fn request(
+        db: &Db,
+        clock: &dyn Clock,
+        merchant_id: &str,
+        mode: Mode,
+        input: &BalanceRequestInput,
+    ) -> Result<BalanceRequest> {
+        let threshold = input.validate()?;
+        if list(db, merchant_id, mode)
+            .await?
+            .iter()
+            .any(|r| r.status == RequestStatus::Pending)
+        {
+            return Err(Error::Validation(FieldErrors::single(
+                "threshold",
+                "A request is already waiting for review; you will see the answer here.",
+            )));
+        }
+        let id = ids::balance_request_id();
+        on_db!(db, |pool| {
+            sqlx::query(
+                "INSERT INTO balance_requests (id, merchant_id, mode, threshold_value, currency, status, requested_ms) \
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+            )
+            .bind(&id)
+            .bind(merchant_id)
+            .bind(mode.as_str())
+            .bind(threshold.value)
+            .bind(threshold.currency.as_str())
+            .bind(clock.now_ms())
+            .execute(pool)
+            .await?;
+        });
+        list(db, merchant_id, mode)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or(Error::NotFound)
+    }
+
+    /// The onboarding team's answer to a pending request.
+    pub async fn decide(
+        db: &Db,
+        clock: &dyn Clock,
+        request_id: &str,
+        approve: bool,
+        note: &str,
+    ) -> Result<()> {
+        let status = if approve { "approved" } else { "denied" };
+        let changed = on_db!(db, |pool| {
+            sqlx::query(
+                "UPDATE balance_requests SET status = $1, decided_ms = $2, note = $3 WHERE id = $4 AND status = 'pending'",
+            )
+            .bind(status)
+            .bind(clock.now_ms())
+            .bind(note.trim())
+            .bind(request_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    /// Whether the merchant may subscribe to `balance.threshold_warning` in `mode`.
+    pub async fn approved(db: &Db, merchant_id: &str, mode: Mode) -> Result<bool> {
+        Ok(on_db!(db, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM balance_requests WHERE merchant_id = $1 AND mode = $2 AND status = 'approved'",
+            )
+            .bind(merchant_id)
+            .bind(mode.as_str())
+            .fetch_one(pool)
+            .await?
+                > 0
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_minor_units() {
+        assert_eq!(parse_amount("1000", 2), Some(100_000));
+        assert_eq!(parse_amount("1000.5", 2), Some(100_050));
+        assert_eq!(parse_amount(" 12.34 ", 2), Some(1234));
+        assert_eq!(parse_amount("5000", 0), Some(5000));
+        assert_eq!(parse_amount("1.234", 3), Some(1234));
+        for bad in ["", "1.", ".5", "1.234", "-5", "1,000", "1e3", "abc"] {
+            assert_eq!(parse_amount(bad, 2), None, "{bad}");
+        }
+        assert_eq!(parse_amount("10.5", 0), None);
+    }
+
+    #[test]
+    fn request_input_names_each_field() {
+        let bad = BalanceRequestInput {
+            threshold: "lots".into(),
+            currency: "EURO".into(),
+        };
+        let errors = bad.validate().unwrap_err();
+        assert!(errors.get("threshold").is_some() && errors.get("currency").is_some());
+        let ok = BalanceRequestInput {
+            threshold: "250.75".into(),
+            currency: "eur".into(),
+        };
+        let money = ok.validate().unwrap();
+        assert_eq!((money.value, money.currency.as_str()), (25_075, "EUR"));
+        assert_eq!(format_money(&money), "250.75 EUR");
+        let zero = BalanceRequestInput {
+            threshold: "0".into(),
+            currency: "USD".into(),
+        };
+        assert!(zero.validate().unwrap_err().get("threshold").is_some());
+    }
+}
