@@ -15,7 +15,8 @@ use crate::api::auth::{SessionUser, current_user};
 use crate::components::layout::Layout;
 use crate::error::AppError;
 use crate::pages::{
-    admin::AdminHome,
+    admin::{AdminAuditPage, AdminBalancePage, AdminHome},
+    audit::AuditPage,
     auth::{LoginPage, SignupPage},
     balance::BalancePage,
     deliveries::{DeliveriesPage, RecoverPage},
@@ -87,7 +88,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async/>
                     <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/balance-warning") view=BalancePage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/balance-requests") view=AdminBalancePage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -110,3 +110,49 @@ pub fn set_page_status(status: u16) {
         options.set_status(code);
     }
 }
+
+/// What an audit entry needs besides who acted.
+pub struct Audited<'a> {
+    pub merchant_id: Option<&'a str>,
+    pub action: hookline::audit::Action,
+    pub target: Option<&'a str>,
+    pub detail: String,
+    pub reason: &'a str,
+}
+
+/// Records an action of a signed-in user in the audit log.
+pub async fn audit(
+    state: &PortalState,
+    account: &SignedIn,
+    entry: Audited<'_>,
+) -> Result<(), AppError> {
+    let actor = hookline::audit::Actor {
+        role: account.role.as_str(),
+        user_id: Some(account.user_id.clone()),
+        email: account.email.clone(),
+        address: client_address().await,
+    };
+    record(state, &actor, entry).await
+}
+
+/// Records an action in the audit log.
+pub async fn record(
+    state: &PortalState,
+    actor: &hookline::audit::Actor,
+    entry: Audited<'_>,
+) -> Result<(), AppError> {
+    hookline::audit::record(
+        &state.db,
+        &*state.clock,
+        hookline::audit::NewEntry {
+            actor,
+            merchant_id: entry.merchant_id,
+            action: entry.action,
+            target: entry.target,
+            detail: entry.detail,
+            reason: entry.reason,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,6 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import {
-  PASSWORD, open, publish, screenshot, signUp, signatureValid, startReceiver, uniqueEmail,
+  ADMIN, PASSWORD, logIn, open, publish, screenshot, signUp, signatureValid, startReceiver, uniqueEmail,
 } from './fixtures';
 
 /** Adds an endpoint through the form; answers its page's path. */
@@ -92,8 +92,9 @@ test('a test event arrives signed with the secret the portal reveals, and rotati
 });
 
 test('the delivery log filters from the URL, opens an event, resends and recovers', async ({ page, baseURL }) => {
-  let answer = 500;
-  const receiver = await startReceiver(() => answer);
+  // Events the merchant's server has been fixed for; the rest get a 500.
+  const fixed = new Set<string>();
+  const receiver = await startReceiver((r) => (fixed.has(JSON.parse(r.body).id) ? 200 : 500));
   try {
     await signUp(page, 'Outage Recovery Ltd', uniqueEmail('logs'));
     const merchant = await merchantId(page);
@@ -130,7 +131,7 @@ test('the delivery log filters from the URL, opens an event, resends and recover
     await expect(page.getByTestId('payload')).toContainText('"transaction_id": "txn_e2e_0001"');
     await expect(page.getByTestId('attempt-outcome').first()).toHaveText('HTTP 500');
     await screenshot(page, 'event');
-    answer = 200;
+    fixed.add(ids[0]);
     await page.waitForSelector('body[data-hydrated]');
     await page.getByRole('button', { name: 'Resend event' }).click();
     await expect(page.getByTestId('resend-done')).toContainText('Queued 1');
@@ -140,7 +141,6 @@ test('the delivery log filters from the URL, opens an event, resends and recover
     }).toContain('HTTP 200');
 
     // An outage: the endpoint is turned off and back on, discarding what was held.
-    answer = 500;
     await open(page, path);
     await page.getByRole('button', { name: 'Disable endpoint' }).click();
     await expect(page.getByTestId('endpoint-status')).toHaveText('Disabled');
@@ -150,7 +150,7 @@ test('the delivery log filters from the URL, opens an event, resends and recover
     await expect(page.getByTestId('endpoint-status')).toHaveText('Enabled');
 
     // Recover sends the two failed events again.
-    answer = 200;
+    ids.forEach((id) => fixed.add(id));
     const before = receiver.received.length;
     await open(page, '/deliveries/recover');
     await page.getByLabel('Endpoint').selectOption({ label: receiver.url });
@@ -307,4 +307,43 @@ test('balance threshold warnings are requested from a form that explains each mi
   await expect(page.getByTestId('balance-request')).toContainText('2500.50 EUR');
   await expect(page.getByTestId('balance-request')).toContainText('Pending review');
   await expect(page.getByTestId('balance-state')).toContainText('waiting for the onboarding team');
+});
+
+test('an admin approves a balance request with a reason; the merchant subscribes and sees it in its audit log', async ({ page, browser }) => {
+  const business = `Approved Treasury ${Date.now()}`;
+  await signUp(page, business, uniqueEmail('approve'));
+  await open(page, '/balance-warning');
+  await page.getByLabel('Threshold').fill('750');
+  await page.getByLabel('Currency').fill('GBP');
+  await page.getByRole('button', { name: 'Request warnings' }).click();
+  await expect(page.getByTestId('balance-request')).toContainText('Pending review');
+
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  try {
+    await logIn(admin, ADMIN.email, ADMIN.password);
+    await expect(admin).toHaveURL(/\/admin$/);
+    await open(admin, '/admin/balance-requests');
+    const request = admin.getByTestId('pending-balance').filter({ hasText: business });
+    await expect(request).toContainText('750.00 GBP');
+    await request.getByRole('button', { name: 'Approve' }).click();
+    await expect(request.locator('.field-error')).toContainText('Give the reason');
+    await request.getByLabel('Reason (the merchant sees it)').fill('Treasury alerts agreed with the finance team');
+    await request.getByRole('button', { name: 'Approve' }).click();
+    await expect(admin.getByTestId('pending-balance').filter({ hasText: business })).toHaveCount(0);
+    await open(admin, '/admin/audit?action=balance_approved');
+    await expect(admin.getByTestId('audit-row').first()).toContainText('Treasury alerts agreed with the finance team');
+    await screenshot(admin, 'admin-audit');
+  } finally {
+    await adminContext.close();
+  }
+
+  await open(page, '/balance-warning');
+  await expect(page.getByTestId('balance-request')).toContainText('Approved');
+  await expect(page.getByTestId('balance-request')).toContainText('Treasury alerts agreed with the finance team');
+  await open(page, '/endpoints/new');
+  await expect(page.locator('#type-balance-threshold_warning')).toBeEnabled();
+  await open(page, '/audit');
+  await expect(page.getByTestId('audit-row').filter({ hasText: 'Balance warnings approved' })).toContainText(ADMIN.email);
+  await expect(page.getByTestId('audit-row').filter({ hasText: 'Balance warnings requested' })).toContainText('750.00 GBP');
 });

@@ -252,32 +252,87 @@ mod ops {
             .ok_or(Error::NotFound)
     }
 
-    /// The onboarding team's answer to a pending request.
+    /// The onboarding team's answer to a pending request. Answers the
+    /// merchant it belongs to.
     pub async fn decide(
         db: &Db,
         clock: &dyn Clock,
         request_id: &str,
         approve: bool,
         note: &str,
-    ) -> Result<()> {
+    ) -> Result<String> {
         let status = if approve { "approved" } else { "denied" };
-        let changed = on_db!(db, |pool| {
-            sqlx::query(
-                "UPDATE balance_requests SET status = $1, decided_ms = $2, note = $3 WHERE id = $4 AND status = 'pending'",
+        let merchant = on_db!(db, |pool| {
+            sqlx::query_scalar::<_, String>(
+                "UPDATE balance_requests SET status = $1, decided_ms = $2, note = $3 \
+                 WHERE id = $4 AND status = 'pending' RETURNING merchant_id",
             )
             .bind(status)
             .bind(clock.now_ms())
             .bind(note.trim())
             .bind(request_id)
-            .execute(pool)
+            .fetch_optional(pool)
             .await?
-            .rows_affected()
         });
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
-        }
+        merchant.ok_or(Error::NotFound)
+    }
+
+    /// Requests waiting for the onboarding team, oldest first, with the
+    /// merchant's id and business name.
+    pub async fn pending(db: &Db) -> Result<Vec<(String, String, BalanceRequest)>> {
+        type Pending = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            String,
+        );
+        let rows: Vec<Pending> = on_db!(db, |pool| {
+            sqlx::query_as::<_, Pending>(
+                "SELECT b.merchant_id, m.business_name, b.id, b.mode, b.threshold_value, b.currency, b.status, \
+                   b.requested_ms, b.decided_ms, b.note \
+                 FROM balance_requests b JOIN merchants m ON m.id = b.merchant_id \
+                 WHERE b.status = 'pending' ORDER BY b.requested_ms, b.id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(
+                |(
+                    merchant_id,
+                    name,
+                    id,
+                    mode,
+                    value,
+                    currency,
+                    status,
+                    requested_ms,
+                    decided_ms,
+                    note,
+                )| {
+                    Ok((
+                        merchant_id,
+                        name,
+                        view((
+                            id,
+                            mode,
+                            value,
+                            currency,
+                            status,
+                            requested_ms,
+                            decided_ms,
+                            note,
+                        ))?,
+                    ))
+                },
+            )
+            .collect()
     }
 
     /// Whether the merchant may subscribe to `balance.threshold_warning` in `mode`.

@@ -34,6 +34,10 @@ pub fn attempt_id() -> String {
     new_id("att")
 }
 
+pub fn audit_id() -> String {
+    new_id("aud")
+}
+
 pub fn balance_request_id() -> String {
     new_id("bal")
 }

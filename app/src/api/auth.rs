@@ -94,12 +94,30 @@ pub async fn login(
         Ok(account) => account,
         Err(err) => {
             tracing::info!(client = %address, outcome = %err, "sign-in refused");
+            if matches!(
+                err,
+                hookline::Error::InvalidCredentials | hookline::Error::Throttled { .. }
+            ) {
+                record_failed_sign_in(&state, &email, &address, &err).await?;
+            }
             return Err(err.into());
         }
     };
     let session = session().await?;
     start_session(&session, &account).await?;
     tracing::info!(user_id = %account.user_id, role = %account.role, "signed in");
+    crate::state::audit(
+        &state,
+        &account,
+        crate::state::Audited {
+            merchant_id: account.merchant_id.as_deref(),
+            action: hookline::audit::Action::SignIn,
+            target: None,
+            detail: String::new(),
+            reason: "",
+        },
+    )
+    .await?;
     let default = home_for(account.role);
     Ok(match (account.role, safe_next(next.as_deref())) {
         // Admin pages are no use to a merchant; don't bounce them to a 403.
@@ -107,6 +125,39 @@ pub async fn login(
         (_, Some(next)) => next,
         (_, None) => default.to_owned(),
     })
+}
+
+/// A failed sign-in goes in the audit log of the merchant whose email was
+/// typed, if there is one.
+#[cfg(feature = "ssr")]
+async fn record_failed_sign_in(
+    state: &crate::state::PortalState,
+    email: &str,
+    address: &str,
+    err: &hookline::Error,
+) -> Result<(), AppError> {
+    let typed = email.trim().to_lowercase();
+    let merchant_id = hookline::store::accounts::find_credentials(&state.db, &typed)
+        .await?
+        .and_then(|c| c.account.merchant_id);
+    let actor = hookline::audit::Actor {
+        role: "visitor",
+        user_id: None,
+        email: typed,
+        address: address.to_owned(),
+    };
+    crate::state::record(
+        state,
+        &actor,
+        crate::state::Audited {
+            merchant_id: merchant_id.as_deref(),
+            action: hookline::audit::Action::SignInFailed,
+            target: None,
+            detail: err.to_string(),
+            reason: "",
+        },
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]

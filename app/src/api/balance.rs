@@ -43,5 +43,21 @@ pub async fn request_balance_warning(
         hookline::balance::request(&state.db, &*state.clock, &ctx.merchant_id, ctx.mode, &input)
             .await?;
     tracing::info!(merchant_id = %ctx.merchant_id, request_id = %request.id, mode = %ctx.mode, "balance warning requested");
+    crate::state::audit(
+        &state,
+        &ctx.account,
+        crate::state::Audited {
+            merchant_id: Some(&ctx.merchant_id),
+            action: hookline::audit::Action::BalanceRequested,
+            target: Some(&request.id),
+            detail: format!(
+                "{} mode, below {}",
+                ctx.mode,
+                hookline::balance::format_money(&request.threshold)
+            ),
+            reason: "",
+        },
+    )
+    .await?;
     Ok(request)
 }

@@ -87,6 +87,28 @@ mod server {
         }
     }
 
+    /// Records one of the merchant's endpoint actions in the audit log.
+    pub async fn audit(
+        state: &PortalState,
+        ctx: &MerchantCtx,
+        action: hookline::audit::Action,
+        endpoint_id: &str,
+        detail: String,
+    ) -> Result<(), AppError> {
+        crate::state::audit(
+            state,
+            &ctx.account,
+            crate::state::Audited {
+                merchant_id: Some(&ctx.merchant_id),
+                action,
+                target: Some(endpoint_id),
+                detail,
+                reason: "",
+            },
+        )
+        .await
+    }
+
     /// The caller's endpoint in the portal's current mode, with its health.
     pub async fn summary(
         state: &PortalState,
@@ -161,6 +183,24 @@ pub async fn create_endpoint(
     .await?;
     let started = hookline::endpoints::hold_until_ready(&state.db, &*state.clock, &created).await?;
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %created.id, mode = %ctx.mode, started, "endpoint created");
+    let detail = format!(
+        "{} endpoint {}; allowlist: {}",
+        ctx.mode,
+        created.url,
+        if created.allowlist.is_empty() {
+            "any public address".to_owned()
+        } else {
+            created.allowlist.join(" ")
+        }
+    );
+    server::audit(
+        &state,
+        &ctx,
+        hookline::audit::Action::EndpointCreated,
+        &created.id,
+        detail,
+    )
+    .await?;
     Ok(created.id)
 }
 
@@ -177,7 +217,7 @@ pub async fn update_endpoint(
     use crate::state::{portal_state, require_merchant};
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    server::summary(&state, &ctx, &id).await?;
+    let before = server::summary(&state, &ctx, &id).await?.endpoint;
     let rules = server::rules(&state, &ctx, &url).await?;
     let input = server::input(url, description, event_types, payload_version, allowlist);
     let updated = hookline::endpoints::update(
@@ -194,6 +234,43 @@ pub async fn update_endpoint(
         hookline::endpoints::hold_until_ready(&state.db, &*state.clock, &updated).await?;
     }
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "endpoint updated");
+    let mut changes = Vec::new();
+    if before.url != updated.url {
+        changes.push(format!("url: {} → {}", before.url, updated.url));
+    }
+    if before.allowlist != updated.allowlist {
+        changes.push(format!(
+            "allowlist: [{}] → [{}]",
+            before.allowlist.join(" "),
+            updated.allowlist.join(" ")
+        ));
+    }
+    if before.event_types != updated.event_types {
+        let names = |t: &[hookline::events::EventType]| {
+            t.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ")
+        };
+        changes.push(format!(
+            "events: [{}] → [{}]",
+            names(&before.event_types),
+            names(&updated.event_types)
+        ));
+    }
+    if before.payload_version != updated.payload_version {
+        changes.push(format!(
+            "payload version: {} → {}",
+            before.payload_version, updated.payload_version
+        ));
+    }
+    if !changes.is_empty() {
+        server::audit(
+            &state,
+            &ctx,
+            hookline::audit::Action::EndpointChanged,
+            &id,
+            changes.join("; "),
+        )
+        .await?;
+    }
     Ok(id)
 }
 
@@ -242,6 +319,22 @@ pub async fn set_endpoint_enabled(
         0
     };
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, enabled, released, "endpoint switched");
+    let (action, detail) = if enabled {
+        (
+            hookline::audit::Action::EndpointEnabled,
+            format!(
+                "{released} held delivery(ies) released ({})",
+                if held == "discard" {
+                    "discarded"
+                } else {
+                    "delivered"
+                }
+            ),
+        )
+    } else {
+        (hookline::audit::Action::EndpointDisabled, String::new())
+    };
+    server::audit(&state, &ctx, action, &id, detail).await?;
     Ok(released)
 }
 
@@ -253,6 +346,14 @@ pub async fn delete_endpoint(id: String) -> Result<(), AppError> {
     server::summary(&state, &ctx, &id).await?;
     hookline::endpoints::delete(&state.db, &*state.clock, &ctx.merchant_id, &id).await?;
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "endpoint deleted");
+    server::audit(
+        &state,
+        &ctx,
+        hookline::audit::Action::EndpointDeleted,
+        &id,
+        String::new(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -284,6 +385,14 @@ pub async fn reveal_secret(id: String, password: String) -> Result<String, AppEr
         Ok(_) => {}
         Err(hookline::Error::InvalidCredentials) => {
             tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "secret reveal refused: wrong password");
+            server::audit(
+                &state,
+                &ctx,
+                hookline::audit::Action::SecretRevealed,
+                &id,
+                "refused: wrong password".into(),
+            )
+            .await?;
             return Err(AppError::validation(hookline::FieldErrors::single(
                 "password",
                 "The password is not correct.",
@@ -300,6 +409,14 @@ pub async fn reveal_secret(id: String, password: String) -> Result<String, AppEr
     )
     .await?;
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "secret revealed");
+    server::audit(
+        &state,
+        &ctx,
+        hookline::audit::Action::SecretRevealed,
+        &id,
+        String::new(),
+    )
+    .await?;
     Ok(secret.to_whsec())
 }
 
@@ -327,6 +444,14 @@ pub async fn rotate_secret(id: String, grace: String) -> Result<(), AppError> {
     )
     .await?;
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, grace = grace.as_str(), "secret rotated");
+    server::audit(
+        &state,
+        &ctx,
+        hookline::audit::Action::SecretRotated,
+        &id,
+        format!("old secret signs for: {}", grace.label()),
+    )
+    .await?;
     Ok(())
 }
 

@@ -67,6 +67,18 @@ pub async fn resend_event(id: String) -> Result<u64, AppError> {
             .await?;
     state.dispatcher.wakeup.wake();
     tracing::info!(merchant_id = %ctx.merchant_id, event_id = %id, queued, "event resent");
+    crate::state::audit(
+        &state,
+        &ctx.account,
+        crate::state::Audited {
+            merchant_id: Some(&ctx.merchant_id),
+            action: hookline::audit::Action::EventResent,
+            target: Some(&id),
+            detail: format!("{queued} delivery(ies) queued"),
+            reason: "",
+        },
+    )
+    .await?;
     Ok(queued)
 }
 
@@ -90,5 +102,22 @@ pub async fn recover(input: RecoverInput) -> Result<RecoverPlan, AppError> {
             .await?;
     state.dispatcher.wakeup.wake();
     tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %plan.endpoint_id, queued = plan.to_send, "recover started");
+    crate::state::audit(
+        &state,
+        &ctx.account,
+        crate::state::Audited {
+            merchant_id: Some(&ctx.merchant_id),
+            action: hookline::audit::Action::EventsRecovered,
+            target: Some(&plan.endpoint_id),
+            detail: format!(
+                "{} failed delivery(ies) from {} to {} queued",
+                plan.to_send,
+                hookline::time::format_utc(plan.from_ms),
+                hookline::time::format_utc(plan.to_ms)
+            ),
+            reason: "",
+        },
+    )
+    .await?;
     Ok(plan)
 }

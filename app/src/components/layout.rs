@@ -57,7 +57,12 @@ fn UserNav(user: SessionUser) -> impl IntoView {
             <a href="/inbox">"Inbox"</a>
         }
         .into_any(),
-        Role::Admin => view! { <a href="/admin">"Merchants"</a> }.into_any(),
+        Role::Admin => view! {
+            <a href="/admin">"Merchants"</a>
+            <a href="/admin/balance-requests">"Balance requests"</a>
+            <a href="/admin/audit">"Audit log"</a>
+        }
+        .into_any(),
     };
     let mode_switch =
         (user.role == Role::Merchant).then(|| view! { <ModeSwitch current=user.mode/> });

@@ -1,3 +1,4 @@
+pub mod audit_table;
 pub mod chart;
 pub mod endpoint_form;
 pub mod form;

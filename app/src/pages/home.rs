@@ -138,6 +138,8 @@ fn MerchantHome(user: SessionUser, dashboard: Dashboard) -> impl IntoView {
                 <dd><code>{user.merchant_id.clone().unwrap_or_default()}</code></dd>
                 <dt>"Signed in as"</dt>
                 <dd>{user.email.clone()}</dd>
+                <dt>"Security"</dt>
+                <dd><a href="/audit">"Audit log of sign-ins, secrets and changes"</a></dd>
                 <dt>"Balance warnings"</dt>
                 <dd><a href="/balance-warning">"Request or check balance threshold warnings"</a></dd>
             </dl>

@@ -2,6 +2,7 @@
 //! PostgreSQL database.
 
 mod accounts;
+mod audit;
 mod balance;
 mod dashboard;
 mod deliveries;

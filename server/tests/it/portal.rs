@@ -522,4 +522,72 @@ backend_tests! {
         let (_, live) = call(&app, &acme, "list_balance_requests", &[]).await;
         assert_eq!(live["approved"], false);
     }
+
+    async fn security_relevant_actions_leave_an_audit_trail(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let globex = app.merchant("Globex", "ops@globex.example").await;
+        let admin = app.admin("help@hookline.example").await;
+        let (url, _) = receiver(200).await;
+
+        // A failed and a good sign-in.
+        assert_eq!(app.login(&app.client(), "OPS@acme.example", "not my password").await.status(), 401);
+        let again = app.client();
+        assert_eq!(app.login(&again, "ops@acme.example", PASSWORD).await.status(), 200);
+
+        let id = create(&app, &acme, &url).await;
+        call(&app, &acme, "update_endpoint", &[
+            ("id", &id), ("url", &url), ("event_types[]", "payin.succeeded"), ("allowlist", "127.0.0.1"),
+        ]).await;
+        call(&app, &acme, "reveal_secret", &[("id", &id), ("password", "wrong password")]).await;
+        call(&app, &acme, "reveal_secret", &[("id", &id), ("password", PASSWORD)]).await;
+        call(&app, &acme, "rotate_secret", &[("id", &id), ("grace", "one_hour")]).await;
+        call(&app, &acme, "set_endpoint_enabled", &[("id", &id), ("enabled", "false")]).await;
+        call(&app, &acme, "set_endpoint_enabled", &[("id", &id), ("enabled", "true")]).await;
+        let (_, request) = call(&app, &acme, "request_balance_warning", &[("threshold", "100"), ("currency", "EUR")]).await;
+        let request_id = request["id"].as_str().unwrap().to_owned();
+
+        // The admin's decision needs a reason, and records it.
+        let (status, body) = call(&app, &admin, "admin_balance_requests", &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(body.as_array().unwrap().len(), 1);
+        assert_eq!(body[0]["business_name"], "Acme");
+        let (status, body) = call(&app, &admin, "admin_decide_balance", &[("id", &request_id), ("decision", "approve"), ("reason", " ")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["reason"]);
+        let (status, _) = call(&app, &admin, "admin_decide_balance", &[("id", &request_id), ("decision", "approve"), ("reason", "Treasury alerts agreed on the call")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(call(&app, &admin, "admin_decide_balance", &[("id", &request_id), ("decision", "deny"), ("reason", "again")]).await.0, 404, "decided once");
+        let (_, view) = call(&app, &acme, "list_balance_requests", &[]).await;
+        assert_eq!(view["requests"][0]["note"], "Treasury alerts agreed on the call");
+        call(&app, &acme, "delete_endpoint", &[("id", &id)]).await;
+
+        let (status, entries) = call(&app, &acme, "my_audit", &[("query[merchant]", "someone-else")]).await;
+        assert_eq!(status, 200);
+        let actions: Vec<&str> = entries.as_array().unwrap().iter().rev().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, vec![
+            "sign_in_failed", "sign_in", "endpoint_created", "endpoint_changed", "secret_revealed", "secret_revealed",
+            "secret_rotated", "endpoint_disabled", "endpoint_enabled", "balance_requested", "balance_approved", "endpoint_deleted",
+        ]);
+        let all = entries.as_array().unwrap();
+        let find = |action: &str| all.iter().find(|e| e["action"] == action).unwrap().clone();
+        assert_eq!(find("sign_in_failed")["actor_email"], "ops@acme.example");
+        assert_eq!(find("sign_in_failed")["actor_role"], "visitor");
+        assert_eq!(find("sign_in_failed")["address"], "127.0.0.1");
+        assert!(find("endpoint_changed")["detail"].as_str().unwrap().contains("allowlist: [] → [127.0.0.1/32]"));
+        assert_eq!(find("balance_approved")["actor_email"], "help@hookline.example");
+        assert_eq!(find("balance_approved")["reason"], "Treasury alerts agreed on the call");
+        assert!(!entries.to_string().contains("whsec_"), "no secret in the audit log");
+
+        // Another merchant sees none of it; the onboarding team sees all, filtered.
+        let (_, theirs) = call(&app, &globex, "my_audit", &[("query[action]", "")]).await;
+        assert!(theirs.as_array().unwrap().iter().all(|e| e["merchant_id"] != all[0]["merchant_id"]));
+        let (_, by_admin) = call(&app, &admin, "admin_audit", &[("query[actor]", "help@hookline.example")]).await;
+        let by_admin = by_admin.as_array().unwrap();
+        assert!(by_admin.iter().any(|e| e["action"] == "balance_approved"));
+        assert!(by_admin.iter().all(|e| e["actor_email"] == "help@hookline.example"));
+        let (status, body) = call(&app, &admin, "admin_audit", &[("query[action]", "nonsense")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["action"]);
+    }
 }

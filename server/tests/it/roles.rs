@@ -48,6 +48,19 @@ const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
     ("logout", Who::Anyone, &[], 200),
     ("set_mode", Who::Merchant, &[("mode", "live")], 200),
     ("admin_merchants", Who::Admin, &[("query", "")], 200),
+    ("admin_audit", Who::Admin, &[("query[action]", "")], 200),
+    ("admin_balance_requests", Who::Admin, &[], 200),
+    (
+        "admin_decide_balance",
+        Who::Admin,
+        &[
+            ("id", "bal_none"),
+            ("decision", "approve"),
+            ("reason", "checked"),
+        ],
+        404,
+    ),
+    ("my_audit", Who::Merchant, &[("query[action]", "")], 200),
     ("list_endpoints", Who::Merchant, &[], 200),
     (
         "create_endpoint",
