@@ -148,6 +148,34 @@ pub struct BalanceRequest {
     pub note: String,
 }
 
+/// A balance reading the platform publishes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub merchant_id: String,
+    pub mode: Mode,
+    pub currency: Currency,
+    /// Available balance in minor units; may be negative.
+    pub available: i64,
+    /// The platform's id for the balance, copied into the event.
+    #[serde(default)]
+    pub balance_id: Option<String>,
+}
+
+/// What a snapshot did to the merchant's warning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Observed {
+    /// The merchant has no approved request in that mode and currency.
+    NotWatched,
+    /// Nothing crossed.
+    Unchanged { armed: bool },
+    /// The balance fell below the threshold: a warning event was published.
+    Warned { event_id: String },
+    /// The balance rose back above the threshold plus the margin.
+    Rearmed,
+}
+
 #[cfg(feature = "runtime")]
 pub use ops::*;
 
@@ -333,6 +361,140 @@ mod ops {
                 },
             )
             .collect()
+    }
+
+    /// The threshold of the merchant's latest approved request in `mode`.
+    async fn threshold(db: &Db, merchant_id: &str, mode: Mode) -> Result<Option<Money>> {
+        Ok(list(db, merchant_id, mode)
+            .await?
+            .into_iter()
+            .find(|r| r.status == RequestStatus::Approved)
+            .map(|r| r.threshold))
+    }
+
+    /// Applies one balance snapshot: publishes `balance.threshold_warning`
+    /// once per crossing below the approved threshold, and re-arms only when
+    /// the balance is back above the threshold plus `rearm_percent`.
+    pub async fn observe(
+        db: &Db,
+        clock: &dyn Clock,
+        snapshot: &super::Snapshot,
+        rearm_percent: u32,
+    ) -> Result<super::Observed> {
+        use super::Observed;
+        if !crate::store::events::merchant_exists(db, &snapshot.merchant_id).await? {
+            return Err(Error::Validation(FieldErrors::single(
+                "merchant_id",
+                format!("no merchant has the id `{}`", snapshot.merchant_id),
+            )));
+        }
+        let Some(threshold) = threshold(db, &snapshot.merchant_id, snapshot.mode)
+            .await?
+            .filter(|t| t.currency == snapshot.currency)
+        else {
+            return Ok(Observed::NotWatched);
+        };
+        let now = clock.now_ms();
+        let (merchant, mode, currency) = (
+            snapshot.merchant_id.as_str(),
+            snapshot.mode.as_str(),
+            snapshot.currency.as_str(),
+        );
+        let rearm_at = threshold.value + threshold.value.abs() * i64::from(rearm_percent) / 100;
+        // Exactly one caller flips the state, so concurrent snapshots on
+        // several nodes warn once.
+        let (warn, rearm, armed) = on_db!(db, |pool| {
+            sqlx::query(
+                "INSERT INTO balance_watch (merchant_id, mode, currency, armed, last_available, updated_ms) \
+                 VALUES ($1, $2, $3, TRUE, $4, $5) ON CONFLICT (merchant_id, mode, currency) DO NOTHING",
+            )
+            .bind(merchant)
+            .bind(mode)
+            .bind(currency)
+            .bind(snapshot.available)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            let warn = sqlx::query(
+                "UPDATE balance_watch SET armed = FALSE, last_available = $4, updated_ms = $5 \
+                 WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND armed AND $4 < $6",
+            )
+            .bind(merchant)
+            .bind(mode)
+            .bind(currency)
+            .bind(snapshot.available)
+            .bind(now)
+            .bind(threshold.value)
+            .execute(pool)
+            .await?
+            .rows_affected()
+                == 1;
+            let rearm = !warn
+                && sqlx::query(
+                    "UPDATE balance_watch SET armed = TRUE, last_available = $4, updated_ms = $5 \
+                     WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND NOT armed AND $4 >= $6",
+                )
+                .bind(merchant)
+                .bind(mode)
+                .bind(currency)
+                .bind(snapshot.available)
+                .bind(now)
+                .bind(rearm_at)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                    == 1;
+            let armed = sqlx::query_scalar::<_, bool>(
+                "SELECT armed FROM balance_watch WHERE merchant_id = $1 AND mode = $2 AND currency = $3",
+            )
+            .bind(merchant)
+            .bind(mode)
+            .bind(currency)
+            .fetch_one(pool)
+            .await?;
+            (warn, rearm, armed)
+        });
+        if rearm {
+            return Ok(Observed::Rearmed);
+        }
+        if !warn {
+            return Ok(Observed::Unchanged { armed });
+        }
+        let at = crate::events::Timestamp::from_unix_ms(now);
+        let data = serde_json::json!({
+            "balance_id": snapshot.balance_id.clone().unwrap_or_else(|| format!("bal_{}_{}", mode, currency.to_lowercase())),
+            "available": { "value": snapshot.available, "currency": currency },
+            "threshold": { "value": threshold.value, "currency": threshold.currency.as_str() },
+            "response": { "code": "below_threshold", "message": "Available balance is below your threshold" },
+            "observed_at": at.as_str(),
+        });
+        let input = crate::ingest::PublishInput {
+            merchant_id: merchant.to_owned(),
+            mode: mode.to_owned(),
+            event_type: crate::events::EventType::BalanceThresholdWarning
+                .as_str()
+                .to_owned(),
+            data,
+        };
+        match crate::ingest::publish(db, clock, &input, None).await {
+            Ok(published) => Ok(Observed::Warned {
+                event_id: published.event.id,
+            }),
+            Err(e) => {
+                // Not sent: arm again so the platform's retry of this snapshot warns.
+                on_db!(db, |pool| {
+                    sqlx::query(
+                        "UPDATE balance_watch SET armed = TRUE WHERE merchant_id = $1 AND mode = $2 AND currency = $3",
+                    )
+                    .bind(merchant)
+                    .bind(mode)
+                    .bind(currency)
+                    .execute(pool)
+                    .await?;
+                });
+                Err(e)
+            }
+        }
     }
 
     /// Whether the merchant may subscribe to `balance.threshold_warning` in `mode`.

@@ -177,6 +177,11 @@ pub struct SettingsArgs {
     /// Days events, deliveries and attempts are kept. [default: 30]
     #[arg(long, env = "HOOKLINE_RETENTION_DAYS", global = true)]
     pub retention_days: Option<u64>,
+
+    /// After a balance threshold warning, the balance must rise this many
+    /// percent above the threshold before another can be sent. [default: 10]
+    #[arg(long, env = "HOOKLINE_BALANCE_REARM_PERCENT", global = true)]
+    pub balance_rearm_percent: Option<u32>,
 }
 
 /// The same settings as read from the TOML file.
@@ -202,6 +207,7 @@ pub struct FileSettings {
     pub lease_secs: Option<u64>,
     pub auto_disable_after_hours: Option<u64>,
     pub retention_days: Option<u64>,
+    pub balance_rearm_percent: Option<u32>,
 }
 
 /// A setting that could not be used, and why.
@@ -264,6 +270,8 @@ pub struct DeliverySettings {
     pub lease: Duration,
     pub auto_disable_after: Duration,
     pub retention: Duration,
+    /// Percent above the threshold a balance must reach to re-arm its warning.
+    pub balance_rearm_percent: u32,
 }
 
 /// Everything the process needs, checked.
@@ -299,6 +307,8 @@ const S_LEASE: &str = "lease (--lease-secs / HOOKLINE_LEASE_SECS)";
 const S_AUTO_DISABLE: &str =
     "auto-disable period (--auto-disable-after-hours / HOOKLINE_AUTO_DISABLE_AFTER_HOURS)";
 const S_RETENTION: &str = "retention (--retention-days / HOOKLINE_RETENTION_DAYS)";
+const S_REARM: &str =
+    "balance re-arm margin (--balance-rearm-percent / HOOKLINE_BALANCE_REARM_PERCENT)";
 const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
 
 impl FileSettings {
@@ -462,6 +472,13 @@ impl Settings {
                         S_RETENTION,
                         format!("{d} is not between 1 and 3650 days"),
                     ));
+                }
+            },
+            balance_rearm_percent: match args.balance_rearm_percent.or(file.balance_rearm_percent) {
+                None => 10,
+                Some(p @ 0..=100) => p,
+                Some(p) => {
+                    return Err(bad(S_REARM, format!("{p} is not between 0 and 100")));
                 }
             },
         };
@@ -769,6 +786,13 @@ mod tests {
                     ..args()
                 },
                 "HOOKLINE_RETENTION_DAYS",
+            ),
+            (
+                SettingsArgs {
+                    balance_rearm_percent: Some(101),
+                    ..args()
+                },
+                "HOOKLINE_BALANCE_REARM_PERCENT",
             ),
         ];
         for (a, name) in cases {

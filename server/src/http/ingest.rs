@@ -236,3 +236,28 @@ fn with_replayed(event: PublishedEvent, replayed: bool) -> serde_json::Value {
     v["replayed"] = json!(replayed);
     v
 }
+
+/// `POST /internal/v1/balances`: one balance snapshot from the platform. For
+/// a merchant whose balance-warning request was approved, a crossing below
+/// the threshold publishes `balance.threshold_warning`.
+pub async fn observe_balance(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, Problem> {
+    let (parts, body) = req.into_parts();
+    authorize(&state, &parts.headers)?;
+    let snapshot: hookline::balance::Snapshot = read_json(body, MAX_SINGLE_BODY).await?;
+    let observed = hookline::balance::observe(
+        &state.portal.db,
+        &*state.portal.clock,
+        &snapshot,
+        state.balance_rearm_percent,
+    )
+    .await?;
+    if let hookline::balance::Observed::Warned { event_id } = &observed {
+        state.metrics.published(1);
+        state.portal.dispatcher.wakeup.wake();
+        tracing::info!(%event_id, merchant_id = %snapshot.merchant_id, "balance below threshold: warning published");
+    }
+    Ok((StatusCode::OK, Json(observed)).into_response())
+}

@@ -36,6 +36,7 @@ pub struct AppState {
     pub ingest_token: Secret<String>,
     pub metrics: Arc<Metrics>,
     pub publisher: Arc<Publisher>,
+    pub balance_rearm_percent: u32,
 }
 
 pub async fn router(
@@ -58,6 +59,7 @@ pub async fn router(
             .ok_or_else(|| ServerError::Internal("serving needs the ingest token".into()))?,
         metrics,
         publisher: Arc::new(Publisher::new(portal.db.clone())),
+        balance_rearm_percent: settings.delivery.balance_rearm_percent,
     };
 
     let store = DbSessionStore::new(&portal.db)
@@ -81,6 +83,7 @@ pub async fn router(
     let router = Router::new()
         .route("/internal/v1/events", post(ingest::publish))
         .route("/internal/v1/events/batch", post(ingest::publish_batch))
+        .route("/internal/v1/balances", post(ingest::observe_balance))
         .route("/inbox/{token}", post(inbox::receive))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

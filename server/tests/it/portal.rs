@@ -590,4 +590,59 @@ backend_tests! {
         assert_eq!(status, 422);
         assert_eq!(fields(&body), vec!["action"]);
     }
+
+    async fn balance_snapshots_warn_once_per_crossing_and_rearm_above_the_margin(backend) {
+        let app = spawn_app(backend).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let acme_id = merchant_id(&app, &acme).await;
+        let snapshot = |available: i64, currency: &str| json!({
+            "merchant_id": acme_id, "mode": "sandbox", "currency": currency, "available": available,
+        });
+        let app = &app;
+        let observe = |body: Value| async move {
+            let res = app.publish("/internal/v1/balances", &body, None).await;
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        };
+
+        // Without an approved request nothing is watched.
+        assert_eq!(observe(snapshot(100, "EUR")).await, (200, json!({ "outcome": "not_watched" })));
+        let (_, request) = call(&app, &acme, "request_balance_warning", &[("threshold", "500"), ("currency", "EUR")]).await;
+        hookline::balance::decide(&app.db, &*app.clock, request["id"].as_str().unwrap(), true, "ok").await.unwrap();
+        call(&app, &acme, "create_endpoint", &[
+            ("url", "https://hooks.acme.example/balance"), ("event_types[]", "balance.threshold_warning"),
+        ]).await;
+
+        // Threshold 500.00 EUR, re-armed at 550.00 (the default 10 %).
+        let mut warnings = Vec::new();
+        for (available, expected) in [
+            (60_000, "unchanged"), (49_000, "warned"), (48_000, "unchanged"), (52_000, "unchanged"),
+            (49_999, "unchanged"), (55_000, "rearmed"), (40_000, "warned"), (70_000, "rearmed"),
+        ] {
+            let (status, body) = observe(snapshot(available, "EUR")).await;
+            assert_eq!(status, 200);
+            assert_eq!(body["outcome"], expected, "at {available}: {body}");
+            if expected == "warned" {
+                warnings.push(body["event_id"].as_str().unwrap().to_owned());
+            }
+        }
+        assert_eq!(warnings.len(), 2, "once per crossing, hovering at the line sends nothing");
+        assert_eq!(observe(snapshot(100, "USD")).await.1["outcome"], "not_watched", "another currency");
+
+        // The warning is a real event, delivered to the subscribed endpoint.
+        let (_, detail) = call(&app, &acme, "get_event", &[("id", &warnings[0])]).await;
+        assert_eq!(detail["event_type"], "balance.threshold_warning");
+        assert!(detail["payload"].as_str().unwrap().contains("\"value\": 49000"));
+        assert_eq!(detail["deliveries"].as_array().unwrap().len(), 1);
+
+        // Client mistakes are 4xx with the field named; a bad token is 401.
+        let (status, body) = observe(json!({ "merchant_id": acme_id, "mode": "sandbox", "currency": "EURO", "available": 1 })).await;
+        assert_eq!(status, 422, "{body}");
+        let (status, _) = observe(json!({ "merchant_id": "mer_nobody", "mode": "sandbox", "currency": "EUR", "available": 1 })).await;
+        assert_eq!(status, 422);
+        let (status, _) = observe(json!({ "merchant_id": acme_id, "mode": "sandbox", "currency": "EUR", "available": 1.5 })).await;
+        assert_eq!(status, 422);
+        let res = reqwest::Client::new().post(app.url("/internal/v1/balances")).bearer_auth("wrong").json(&snapshot(1, "EUR")).send().await.unwrap();
+        assert_eq!(res.status(), 401);
+    }
 }
