@@ -598,9 +598,9 @@ backend_tests! {
         let snapshot = |available: i64, currency: &str| json!({
             "merchant_id": acme_id, "mode": "sandbox", "currency": currency, "available": available,
         });
-        let app = &app;
+        let server = &app;
         let observe = |body: Value| async move {
-            let res = app.publish("/internal/v1/balances", &body, None).await;
+            let res = server.publish("/internal/v1/balances", &body, None).await;
             let status = res.status().as_u16();
             (status, res.json::<Value>().await.unwrap())
         };
