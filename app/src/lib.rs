@@ -15,7 +15,7 @@ use crate::api::auth::{SessionUser, current_user};
 use crate::components::layout::Layout;
 use crate::error::AppError;
 use crate::pages::{
-    admin::{AdminAuditPage, AdminBalancePage, AdminHome},
+    admin::{AdminAuditPage, AdminBalancePage, AdminHome, AdminMerchantPage},
     audit::AuditPage,
     auth::{LoginPage, SignupPage},
     balance::BalancePage,
@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/merchants/:id") view=AdminMerchantPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/balance-requests") view=AdminBalancePage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

@@ -347,3 +347,54 @@ test('an admin approves a balance request with a reason; the merchant subscribes
   await expect(page.getByTestId('audit-row').filter({ hasText: 'Balance warnings approved' })).toContainText(ADMIN.email);
   await expect(page.getByTestId('audit-row').filter({ hasText: 'Balance warnings requested' })).toContainText('750.00 GBP');
 });
+
+test('an admin finds a merchant, resends a failed event with a reason, and the merchant sees the attempt and the audit entry', async ({ page, browser, baseURL }) => {
+  let answer = 500;
+  const receiver = await startReceiver(() => answer);
+  const business = `Helped Shop ${Date.now()}`;
+  try {
+    await signUp(page, business, uniqueEmail('helped'));
+    const merchant = await merchantId(page);
+    await addEndpoint(page, receiver.url, ['refund.updated']);
+    const now = new Date().toISOString();
+    const refund = {
+      refund_id: 're_e2e_1', transaction_id: 'txn_e2e_9', status: 'succeeded', amount: { value: 500, currency: 'EUR' },
+      response: { code: '00', message: 'Refund accepted' }, merchant_reference: 'return-1', reason: 'customer_request',
+      created_at: now, updated_at: now,
+    };
+    const eventId = await publish(baseURL!, merchant, 'refund.updated', refund);
+    await expect.poll(() => receiver.received.length).toBeGreaterThanOrEqual(1);
+    answer = 200;
+
+    const adminContext = await browser.newContext();
+    const admin = await adminContext.newPage();
+    try {
+      await logIn(admin, ADMIN.email, ADMIN.password);
+      await expect(admin).toHaveURL(/\/admin$/);
+      await admin.getByLabel('Search by business name').fill(business);
+      await admin.getByRole('button', { name: 'Search' }).click();
+      await admin.getByRole('link', { name: business }).click();
+      await admin.waitForSelector('body[data-hydrated]');
+      await admin.getByRole('link', { name: 'Show sandbox' }).click();
+      await admin.waitForSelector('body[data-hydrated]');
+      await expect(admin.getByTestId('admin-log-row').filter({ hasText: eventId })).toContainText('HTTP 500');
+      await admin.getByLabel('Event id').fill(eventId);
+      await admin.getByLabel('Reason').last().fill('Merchant fixed its server; asked on the support call');
+      await admin.getByRole('button', { name: 'Resend' }).click();
+      await expect(admin.getByTestId('admin-resend-done')).toContainText('Queued 1');
+      await screenshot(admin, 'admin-merchant');
+    } finally {
+      await adminContext.close();
+    }
+
+    await expect.poll(async () => {
+      await open(page, `/events/${eventId}`);
+      return page.getByTestId('attempt-outcome').allTextContents();
+    }).toContain('HTTP 200');
+    await open(page, '/audit?action=event_resent');
+    await expect(page.getByTestId('audit-row').first()).toContainText('Merchant fixed its server; asked on the support call');
+    await expect(page.getByTestId('audit-row').first()).toContainText(ADMIN.email);
+  } finally {
+    await receiver.close();
+  }
+});

@@ -157,6 +157,14 @@ pub async fn search_merchants(db: &Db, query: &str, limit: i64) -> Result<Vec<Me
     store::search_merchants(db, query, limit.clamp(1, 200)).await
 }
 
+/// One merchant by its exact id.
+pub async fn merchant(db: &Db, id: &str) -> Result<Option<MerchantSummary>> {
+    Ok(store::search_merchants(db, id, 200)
+        .await?
+        .into_iter()
+        .find(|m| m.id == id))
+}
+
 pub async fn count_merchants(db: &Db) -> Result<i64> {
     store::count_merchants(db).await
 }

@@ -22,10 +22,11 @@ pub enum Action {
     BalanceRequested,
     BalanceApproved,
     BalanceDenied,
+    ReadinessOverridden,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SecretRevealed,
@@ -40,6 +41,7 @@ impl Action {
         Action::BalanceRequested,
         Action::BalanceApproved,
         Action::BalanceDenied,
+        Action::ReadinessOverridden,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +60,7 @@ impl Action {
             Action::BalanceRequested => "balance_requested",
             Action::BalanceApproved => "balance_approved",
             Action::BalanceDenied => "balance_denied",
+            Action::ReadinessOverridden => "readiness_overridden",
         }
     }
 
@@ -77,6 +80,7 @@ impl Action {
             Action::BalanceRequested => "Balance warnings requested",
             Action::BalanceApproved => "Balance warnings approved",
             Action::BalanceDenied => "Balance warnings denied",
+            Action::ReadinessOverridden => "Readiness requirement overridden",
         }
     }
 

@@ -131,3 +131,149 @@ pub async fn admin_decide_balance(
     tracing::info!(request_id = %id, approve, admin = %admin.user_id, "balance request decided");
     Ok(())
 }
+
+/// One merchant as the onboarding team sees it: never its secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantDetail {
+    pub merchant: MerchantRow,
+    pub mode: hookline::Mode,
+    pub endpoints: Vec<hookline::endpoint::EndpointSummary>,
+    /// Per endpoint id: whether its latest readiness check passed, if it had one.
+    pub readiness: Vec<(String, Option<bool>)>,
+    /// The merchant's latest deliveries in `mode`.
+    pub log: hookline::logs::LogPage,
+}
+
+#[cfg(feature = "ssr")]
+fn required_reason(reason: &str) -> Result<String, AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::validation(hookline::FieldErrors::single(
+            "reason",
+            "Give the reason; it goes in the merchant's audit log.",
+        )));
+    }
+    if reason.chars().count() > 1000 {
+        return Err(AppError::validation(hookline::FieldErrors::single(
+            "reason",
+            "Use at most 1000 characters.",
+        )));
+    }
+    Ok(reason.to_owned())
+}
+
+#[server(prefix = "/api", endpoint = "admin_merchant")]
+pub async fn admin_merchant(id: String, mode: hookline::Mode) -> Result<MerchantDetail, AppError> {
+    use crate::state::{portal_state, require_admin};
+    require_admin().await?;
+    let state = portal_state()?;
+    let m = hookline::accounts::merchant(&state.db, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let endpoints = hookline::endpoints::overview(&state.db, &*state.clock, &id, mode).await?;
+    let mut readiness = Vec::with_capacity(endpoints.len());
+    for s in &endpoints {
+        let latest = hookline::readiness::latest(&state.db, &s.endpoint.id).await?;
+        readiness.push((s.endpoint.id.clone(), latest.map(|r| r.passed)));
+    }
+    let log = hookline::logs::ops::page(&state.db, &id, mode, &hookline::logs::LogQuery::default())
+        .await?;
+    Ok(MerchantDetail {
+        merchant: MerchantRow {
+            id: m.id,
+            business_name: m.business_name,
+            email: m.email,
+            created_ms: m.created_ms,
+        },
+        mode,
+        endpoints,
+        readiness,
+        log,
+    })
+}
+
+/// Resends one of the merchant's events on its behalf.
+#[server(prefix = "/api", endpoint = "admin_resend_event")]
+pub async fn admin_resend_event(
+    merchant_id: String,
+    event_id: String,
+    #[server(default)] reason: String,
+) -> Result<u64, AppError> {
+    use crate::state::{Audited, audit, portal_state, require_admin};
+    let admin = require_admin().await?;
+    let state = portal_state()?;
+    let reason = required_reason(&reason)?;
+    let mode = hookline::logs::ops::mode_of(&state.db, &merchant_id, &event_id).await?;
+    let queued =
+        hookline::logs::ops::resend(&state.db, &*state.clock, &merchant_id, mode, &event_id)
+            .await?;
+    state.dispatcher.wakeup.wake();
+    audit(
+        &state,
+        &admin,
+        Audited {
+            merchant_id: Some(&merchant_id),
+            action: hookline::audit::Action::EventResent,
+            target: Some(&event_id),
+            detail: format!("{queued} delivery(ies) queued by the onboarding team"),
+            reason: &reason,
+        },
+    )
+    .await?;
+    Ok(queued)
+}
+
+/// Enables one of the merchant's endpoints (an auto-disabled one, say),
+/// delivering what was held. A live endpoint whose URL never passed the
+/// readiness check needs `override_readiness`, which is recorded as such.
+#[server(prefix = "/api", endpoint = "admin_enable_endpoint")]
+pub async fn admin_enable_endpoint(
+    merchant_id: String,
+    endpoint_id: String,
+    #[server(default)] override_readiness: bool,
+    #[server(default)] reason: String,
+) -> Result<u64, AppError> {
+    use crate::state::{Audited, audit, portal_state, require_admin};
+    use hookline::audit::Action;
+    let admin = require_admin().await?;
+    let state = portal_state()?;
+    let reason = required_reason(&reason)?;
+    let endpoint = hookline::endpoints::get(&state.db, &merchant_id, &endpoint_id).await?;
+    let ready = endpoint.mode != hookline::Mode::Live
+        || hookline::readiness::passed_in_sandbox(&state.db, &merchant_id, &endpoint.url).await?;
+    if !ready && !override_readiness {
+        return Err(AppError::validation(hookline::FieldErrors::single(
+            "override_readiness",
+            "This live endpoint's URL has not passed the readiness check; enabling it is an override.",
+        )));
+    }
+    let released = hookline::endpoints::enable(
+        &state.db,
+        &*state.clock,
+        &merchant_id,
+        &endpoint_id,
+        hookline::endpoints::HeldDeliveries::Deliver,
+    )
+    .await?;
+    state.dispatcher.wakeup.wake();
+    let action = if ready {
+        Action::EndpointEnabled
+    } else {
+        Action::ReadinessOverridden
+    };
+    audit(
+        &state,
+        &admin,
+        Audited {
+            merchant_id: Some(&merchant_id),
+            action,
+            target: Some(&endpoint_id),
+            detail: format!(
+                "enabled by the onboarding team; {released} held delivery(ies) released"
+            ),
+            reason: &reason,
+        },
+    )
+    .await?;
+    Ok(released)
+}

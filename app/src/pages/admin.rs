@@ -44,7 +44,7 @@ fn DirectoryView(directory: Directory) -> impl IntoView {
         .map(|m| {
             view! {
                 <tr>
-                    <td data-label="Business">{m.business_name}</td>
+                    <td data-label="Business"><a href=format!("/admin/merchants/{}", m.id)>{m.business_name}</a></td>
                     <td data-label="Email">{m.email}</td>
                     <td data-label="Merchant id"><code>{m.id}</code></td>
                     <td data-label="Joined">{format_utc(m.created_ms)}</td>
@@ -198,6 +198,166 @@ fn PendingBalances(
             } else {
                 view! { <div>{items}</div> }.into_any()
             }}
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminMerchantPage() -> impl IntoView {
+    use crate::api::admin::{AdminEnableEndpoint, AdminResendEvent, admin_merchant};
+    use leptos_router::hooks::use_params_map;
+    let user = expect_context::<UserResource>().0;
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let mode = move || match query.read().get("mode").as_deref() {
+        Some("sandbox") => hookline::Mode::Sandbox,
+        _ => hookline::Mode::Live,
+    };
+    let resend = ServerAction::<AdminResendEvent>::new();
+    let enable = ServerAction::<AdminEnableEndpoint>::new();
+    // Reload after an action succeeded; a refused one keeps the typed reason.
+    let done = RwSignal::new(0);
+    Effect::new(move |_| {
+        let ok = resend.value().with(|v| matches!(v, Some(Ok(_))))
+            || enable.value().with(|v| matches!(v, Some(Ok(_))));
+        if ok {
+            done.update(|n| *n += 1);
+        }
+    });
+    let detail = Resource::new(
+        move || (id(), mode(), done.get()),
+        |(id, mode, _)| admin_merchant(id, mode),
+    );
+    view! {
+        <Title text="Merchant"/>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                let here = format!("/admin/merchants/{}", id());
+                match gate(user.await, Role::Admin, &here) {
+                    Ok(_) => match detail.await {
+                        Ok(detail) => view! { <MerchantDetailView detail resend enable/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    },
+                    Err(instead) => instead,
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn MerchantDetailView(
+    detail: crate::api::admin::MerchantDetail,
+    resend: ServerAction<crate::api::admin::AdminResendEvent>,
+    enable: ServerAction<crate::api::admin::AdminEnableEndpoint>,
+) -> impl IntoView {
+    use crate::components::form::{field_error, form_error};
+    use crate::pages::deliveries::state_badge;
+    use crate::pages::endpoints::{health_badge, status_badge};
+    use hookline::endpoint::EndpointStatus;
+    let m = detail.merchant;
+    let base = format!("/admin/merchants/{}", m.id);
+    let other = match detail.mode {
+        hookline::Mode::Live => (format!("{base}?mode=sandbox"), "Show sandbox"),
+        hookline::Mode::Sandbox => (format!("{base}?mode=live"), "Show live"),
+    };
+    let resend_value = Signal::derive(move || resend.value().get());
+    let enable_value = Signal::derive(move || enable.value().get());
+    let merchant_id = m.id.clone();
+    let endpoints = detail
+        .endpoints
+        .into_iter()
+        .map(|s| {
+            let ready = detail
+                .readiness
+                .iter()
+                .find(|(id, _)| *id == s.endpoint.id)
+                .and_then(|(_, passed)| *passed);
+            let readiness = match ready {
+                Some(true) => "passed",
+                Some(false) => "failed",
+                None => "not run",
+            };
+            let off = s.status != EndpointStatus::Enabled;
+            let (mid, eid) = (merchant_id.clone(), s.endpoint.id.clone());
+            view! {
+                <tr data-testid="admin-endpoint">
+                    <td data-label="URL" class="url">{s.endpoint.url.clone()}<div class="muted small"><code>{s.endpoint.id.clone()}</code></div></td>
+                    <td data-label="Status">{status_badge(s.status)} " " {health_badge(s.health)}</td>
+                    <td data-label="Readiness">{readiness}</td>
+                    <td data-label="Held">{s.held}</td>
+                    <td data-label="Action">
+                        {off.then(|| view! {
+                            <ActionForm action=enable attr:class="form" attr:novalidate=true>
+                                <input type="hidden" name="merchant_id" value=mid/>
+                                <input type="hidden" name="endpoint_id" value=eid/>
+                                <div class="field">
+                                    <label>"Reason" <input name="reason"/></label>
+                                </div>
+                                <label class="check"><input type="checkbox" name="override_readiness" value="true"/>" Override the readiness requirement"</label>
+                                <button type="submit" class="button button-small">"Re-enable"</button>
+                            </ActionForm>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let rows = detail
+        .log
+        .rows
+        .into_iter()
+        .map(|r| {
+            view! {
+                <tr data-testid="admin-log-row">
+                    <td data-label="Event"><code>{r.event_id}</code><div class="small"><code>{r.event_type.as_str()}</code></div></td>
+                    <td data-label="Endpoint" class="url small">{r.endpoint_url}</td>
+                    <td data-label="Status">{state_badge(r.state)}<div class="muted small">{r.last_status.map(|s| format!("HTTP {s}"))}</div></td>
+                    <td data-label="Attempts">{r.attempts}</td>
+                    <td data-label="Created">{format_utc(r.created_ms)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="page-head page-head-row">
+            <div>
+                <p class="eyebrow">{format!("Merchant · {} mode", detail.mode.label())}</p>
+                <h1>{m.business_name}</h1>
+                <p class="muted">{m.email} " · " <code>{m.id.clone()}</code> " · joined " {format_utc(m.created_ms)}</p>
+            </div>
+            <div class="actions">
+                <a class="button button-quiet" href=other.0>{other.1}</a>
+                <a class="button button-quiet" href=format!("/admin/audit?merchant={}", m.id)>"Audit log"</a>
+            </div>
+        </section>
+        <section class="panel">
+            <h2>"Endpoints"</h2>
+            <p class="form-error" role="alert">{move || enable_value.with(|v| form_error(v, &[]))}</p>
+            <table class="table"><tbody>{endpoints}</tbody></table>
+        </section>
+        <section class="panel">
+            <h2>"Resend an event"</h2>
+            <ActionForm action=resend attr:class="form form-inline" attr:novalidate=true>
+                <input type="hidden" name="merchant_id" value=m.id.clone()/>
+                <div class="field">
+                    <label for="resend-event">"Event id"</label>
+                    <input id="resend-event" name="event_id"/>
+                </div>
+                <div class="field">
+                    <label for="resend-reason">"Reason"</label>
+                    <input id="resend-reason" name="reason"/>
+                    <p class="field-message"><span class="field-error">{move || field_error(resend_value, "reason").get()}</span></p>
+                </div>
+                <button type="submit" class="button">"Resend"</button>
+            </ActionForm>
+            <p class="form-error" role="alert">{move || resend_value.with(|v| form_error(v, &["reason"]))}</p>
+            {move || resend_value.get().and_then(Result::ok).map(|n| view! { <p class="form-ok" role="status" data-testid="admin-resend-done">{format!("Queued {n} delivery(ies).")}</p> })}
+        </section>
+        <section class="panel">
+            <h2>"Latest deliveries"</h2>
+            <table class="table"><tbody>{rows}</tbody></table>
         </section>
     }
 }

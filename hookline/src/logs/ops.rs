@@ -200,6 +200,14 @@ pub async fn event(db: &Db, merchant_id: &str, mode: Mode, event_id: &str) -> Re
     })
 }
 
+/// The mode of one of the merchant's events.
+pub async fn mode_of(db: &Db, merchant_id: &str, event_id: &str) -> Result<Mode> {
+    let (event, _) = store::event(db, merchant_id, event_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    event.mode.parse().map_err(Error::Internal)
+}
+
 /// Sends the event again to every enabled endpoint it went to. Answers how
 /// many deliveries were queued.
 pub async fn resend(

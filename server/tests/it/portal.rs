@@ -645,4 +645,64 @@ backend_tests! {
         let res = reqwest::Client::new().post(app.url("/internal/v1/balances")).bearer_auth("wrong").json(&snapshot(1, "EUR")).send().await.unwrap();
         assert_eq!(res.status(), 401);
     }
+
+    async fn the_onboarding_team_helps_with_reasons_and_never_sees_secrets(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let admin = app.admin("help@hookline.example").await;
+        let acme_id = merchant_id(&app, &acme).await;
+        let (url, got) = receiver(500).await;
+        let sandbox = create(&app, &acme, &url).await;
+        let (_, secret) = call(&app, &acme, "reveal_secret", &[("id", &sandbox), ("password", PASSWORD)]).await;
+        let res = app.publish("/internal/v1/events", &json!({
+            "merchant_id": acme_id, "mode": "sandbox", "type": "payin.succeeded",
+            "data": sample_data(EventType::PayinSucceeded, app.clock.now_ms()),
+        }), None).await;
+        let event_id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        assert_eq!(app.dispatcher.step().await.unwrap(), 1);
+
+        let (status, detail) = call(&app, &admin, "admin_merchant", &[("id", &acme_id), ("mode", "sandbox")]).await;
+        assert_eq!(status, 200, "{detail}");
+        assert_eq!(detail["merchant"]["business_name"], "Acme");
+        assert_eq!(detail["endpoints"][0]["endpoint"]["id"], sandbox.as_str());
+        assert_eq!(detail["log"]["rows"][0]["event_id"], event_id.as_str());
+        assert!(!detail.to_string().contains(secret.as_str().unwrap()), "admins never see secrets");
+        assert!(!detail.to_string().contains("whsec_"));
+
+        // Resending needs a reason, which lands in the merchant's audit log.
+        let (status, body) = call(&app, &admin, "admin_resend_event", &[("merchant_id", &acme_id), ("event_id", &event_id), ("reason", "")]).await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["reason"]);
+        let (status, body) = call(&app, &admin, "admin_resend_event", &[("merchant_id", "mer_other"), ("event_id", &event_id), ("reason", "x")]).await;
+        assert_eq!(status, 404, "the event must be that merchant's: {body}");
+        let (status, queued) = call(&app, &admin, "admin_resend_event", &[("merchant_id", &acme_id), ("event_id", &event_id), ("reason", "Merchant fixed its server, asked by phone")]).await;
+        assert_eq!((status, queued), (200, json!(1)));
+        assert_eq!(app.dispatcher.step().await.unwrap(), 1);
+        assert_eq!(got.lock().unwrap().len(), 2, "the merchant's server got the new attempt");
+        let (_, entries) = call(&app, &acme, "my_audit", &[("query[action]", "event_resent")]).await;
+        assert_eq!(entries[0]["reason"], "Merchant fixed its server, asked by phone");
+        assert_eq!(entries[0]["actor_email"], "help@hookline.example");
+
+        // A live endpoint that never passed the check is enabled only as a recorded override.
+        call(&app, &acme, "set_mode", &[("mode", "live")]).await;
+        let live = create(&app, &acme, "https://live.acme.example/hook").await;
+        let enable = |override_readiness: &'static str| {
+            let (acme_id, live) = (acme_id.clone(), live.clone());
+            let (app, admin) = (&app, &admin);
+            async move {
+                call(app, admin, "admin_enable_endpoint", &[
+                    ("merchant_id", &acme_id), ("endpoint_id", &live), ("override_readiness", override_readiness), ("reason", "Pilot agreed"),
+                ]).await
+            }
+        };
+        let (status, body) = enable("false").await;
+        assert_eq!(status, 422);
+        assert_eq!(fields(&body), vec!["override_readiness"]);
+        assert_eq!(enable("true").await.0, 200);
+        let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &live)]).await;
+        assert_eq!(page["summary"]["status"], "enabled");
+        let (_, entries) = call(&app, &acme, "my_audit", &[("query[action]", "readiness_overridden")]).await;
+        assert_eq!(entries.as_array().unwrap().len(), 1);
+        assert_eq!(entries[0]["reason"], "Pilot agreed");
+    }
 }

@@ -61,6 +61,32 @@ const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
         404,
     ),
     ("my_audit", Who::Merchant, &[("query[action]", "")], 200),
+    (
+        "admin_merchant",
+        Who::Admin,
+        &[("id", "mer_none"), ("mode", "live")],
+        404,
+    ),
+    (
+        "admin_resend_event",
+        Who::Admin,
+        &[
+            ("merchant_id", "mer_none"),
+            ("event_id", "evt_none"),
+            ("reason", "asked by phone"),
+        ],
+        404,
+    ),
+    (
+        "admin_enable_endpoint",
+        Who::Admin,
+        &[
+            ("merchant_id", "mer_none"),
+            ("endpoint_id", "ep_none"),
+            ("reason", "asked by phone"),
+        ],
+        404,
+    ),
     ("list_endpoints", Who::Merchant, &[], 200),
     (
         "create_endpoint",
