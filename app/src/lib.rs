@@ -15,7 +15,12 @@ use crate::api::auth::{SessionUser, current_user};
 use crate::components::layout::Layout;
 use crate::error::AppError;
 use crate::pages::{
-    admin::{AdminAuditPage, AdminBalancePage, AdminHome, AdminMerchantPage},
+    admin::{
+        AdminAuditPage, AdminBalancePage, AdminHome, AdminMerchantPage,
+        logs::{AdminDeliveriesPage, AdminEventPage, AdminRecoverPage},
+        notices::{AdminNoticePage, AdminNoticesPage},
+        operations::AdminOperationsPage,
+    },
     audit::AuditPage,
     auth::{LoginPage, SignupPage},
     balance::BalancePage,
@@ -93,6 +98,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/merchants/:id") view=AdminMerchantPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/balance-requests") view=AdminBalancePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/operations") view=AdminOperationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/notices") view=AdminNoticesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/notices/:id") view=AdminNoticePage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/merchants/:id/events/:event") view=AdminEventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/merchants/:id/:mode/deliveries") view=AdminDeliveriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/merchants/:id/:mode/recover") view=AdminRecoverPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

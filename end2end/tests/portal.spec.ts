@@ -378,11 +378,22 @@ test('an admin finds a merchant, resends a failed event with a reason, and the m
       await admin.getByRole('link', { name: 'Show sandbox' }).click();
       await admin.waitForSelector('body[data-hydrated]');
       await expect(admin.getByTestId('admin-log-row').filter({ hasText: eventId })).toContainText('HTTP 500');
-      await admin.getByLabel('Event id').fill(eventId);
-      await admin.getByLabel('Reason').last().fill('Merchant fixed its server; asked on the support call');
-      await admin.getByRole('button', { name: 'Resend' }).click();
-      await expect(admin.getByTestId('admin-resend-done')).toContainText('Queued 1');
       await screenshot(admin, 'admin-merchant');
+      await admin.getByRole('link', { name: eventId }).click();
+      await expect(admin).toHaveURL(new RegExp(`/admin/merchants/${merchant}/events/${eventId}$`));
+      await admin.waitForSelector('body[data-hydrated]');
+      await expect(admin.getByTestId('attempt-outcome').first()).toHaveText('HTTP 500');
+      await expect(admin.locator('body')).not.toContainText('whsec_');
+      await admin.getByRole('button', { name: 'Resend event' }).click();
+      await expect(admin.locator('#resend-reason-message')).toContainText('Give the reason');
+      await admin.getByLabel('Reason (goes in the merchant').fill('Merchant fixed its server; asked on the support call');
+      await admin.getByRole('button', { name: 'Resend event' }).click();
+      await expect(admin.getByTestId('admin-resend-done')).toContainText('Queued 1');
+      await expect.poll(async () => {
+        await admin.reload();
+        return admin.getByTestId('attempt-outcome').allTextContents();
+      }).toContain('HTTP 200');
+      await screenshot(admin, 'admin-event');
     } finally {
       await adminContext.close();
     }
@@ -396,5 +407,49 @@ test('an admin finds a merchant, resends a failed event with a reason, and the m
     await expect(page.getByTestId('audit-row').first()).toContainText(ADMIN.email);
   } finally {
     await receiver.close();
+  }
+});
+
+test('an admin publishes a notice to a merchant, who acknowledges it on the dashboard; the team sees who did', async ({ page, browser }) => {
+  const business = `Noticed Shop ${Date.now()}`;
+  const email = uniqueEmail('noticed');
+  await signUp(page, business, email);
+  const merchant = await merchantId(page);
+  const title = `Maintenance for ${business}`;
+
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  try {
+    await logIn(admin, ADMIN.email, ADMIN.password);
+    await expect(admin).toHaveURL(/\/admin$/);
+    await open(admin, '/admin/notices');
+    await admin.getByRole('button', { name: 'Publish' }).click();
+    await expect(admin.locator('#notice-title-message')).toContainText('Give the notice a title');
+    await expect(admin.locator('#notice-date-message')).toContainText('Enter the date');
+    await admin.getByLabel('Title').fill(title);
+    await admin.getByLabel('What changes').fill('Deliveries pause for five minutes; nothing is lost.');
+    await admin.getByLabel('Effective date').fill('2027-02-01');
+    await admin.getByLabel('Chosen merchants').check();
+    await admin.getByLabel('Merchant ids').fill(merchant);
+    await admin.getByRole('button', { name: 'Publish' }).click();
+    await expect(admin.getByTestId('notice-published')).toContainText(title);
+    await expect(admin.getByTestId('notice-row').filter({ hasText: title })).toContainText('0 of 1');
+
+    await open(page, '/');
+    const notice = page.getByTestId('announcement').filter({ hasText: title });
+    await expect(notice).toContainText('Takes effect 2027-02-01');
+    await notice.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect(page.getByTestId('announcement').filter({ hasText: title })).toHaveCount(0);
+
+    await open(admin, '/admin/notices');
+    await expect(admin.getByTestId('notice-row').filter({ hasText: title })).toContainText('1 of 1');
+    await admin.getByRole('link', { name: title }).click();
+    await admin.waitForSelector('body[data-hydrated]');
+    await expect(admin.getByTestId('recipient').filter({ hasText: business })).toContainText(email);
+    await open(admin, '/admin/operations?mode=sandbox');
+    await expect(admin.getByTestId('ops-queue')).toBeVisible();
+    await screenshot(admin, 'admin-operations');
+  } finally {
+    await adminContext.close();
   }
 });

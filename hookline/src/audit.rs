@@ -23,10 +23,11 @@ pub enum Action {
     BalanceApproved,
     BalanceDenied,
     ReadinessOverridden,
+    NoticePublished,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SecretRevealed,
@@ -42,6 +43,7 @@ impl Action {
         Action::BalanceApproved,
         Action::BalanceDenied,
         Action::ReadinessOverridden,
+        Action::NoticePublished,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +63,7 @@ impl Action {
             Action::BalanceApproved => "balance_approved",
             Action::BalanceDenied => "balance_denied",
             Action::ReadinessOverridden => "readiness_overridden",
+            Action::NoticePublished => "notice_published",
         }
     }
 
@@ -81,6 +84,7 @@ impl Action {
             Action::BalanceApproved => "Balance warnings approved",
             Action::BalanceDenied => "Balance warnings denied",
             Action::ReadinessOverridden => "Readiness requirement overridden",
+            Action::NoticePublished => "Notice published",
         }
     }
 

@@ -75,6 +75,9 @@ pub struct Dashboard {
     /// Endpoints that are off or failing.
     pub attention: Vec<EndpointSummary>,
     pub notices: Vec<Notice>,
+    /// Format-change and maintenance notices from the onboarding team that
+    /// the merchant has not acknowledged yet.
+    pub announcements: Vec<crate::notices::MerchantNotice>,
     pub endpoint_count: usize,
 }
 
@@ -229,6 +232,7 @@ mod ops {
             chart: chart(db, merchant_id, mode, now).await?,
             attention,
             notices,
+            announcements: crate::notices::open_for(db, merchant_id).await?,
             endpoint_count,
         })
     }

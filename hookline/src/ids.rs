@@ -50,6 +50,10 @@ pub fn inbox_message_id() -> String {
     new_id("msg")
 }
 
+pub fn notice_id() -> String {
+    new_id("ntc")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

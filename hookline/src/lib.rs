@@ -15,6 +15,8 @@ pub mod events;
 pub mod inbox;
 pub mod logs;
 pub mod mode;
+pub mod notices;
+pub mod operations;
 pub mod readiness;
 pub mod retry;
 pub mod time;

@@ -277,3 +277,158 @@ pub async fn admin_enable_endpoint(
     .await?;
     Ok(released)
 }
+
+/// The operations overview across every merchant of one mode.
+#[server(prefix = "/api", endpoint = "admin_operations")]
+pub async fn admin_operations(
+    mode: hookline::Mode,
+) -> Result<hookline::operations::Operations, AppError> {
+    use crate::state::{portal_state, require_admin};
+    require_admin().await?;
+    let state = portal_state()?;
+    Ok(hookline::operations::load(&state.db, &*state.clock, mode).await?)
+}
+
+/// A merchant's delivery log, as the merchant's own page shows it.
+#[server(prefix = "/api", endpoint = "admin_delivery_log")]
+pub async fn admin_delivery_log(
+    merchant_id: String,
+    mode: hookline::Mode,
+    query: hookline::logs::LogQuery,
+) -> Result<crate::api::logs::LogView, AppError> {
+    use crate::api::logs::{EndpointChoice, LogView};
+    use crate::state::{portal_state, require_admin};
+    require_admin().await?;
+    let state = portal_state()?;
+    if hookline::accounts::merchant(&state.db, &merchant_id)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
+    let page = hookline::logs::ops::page(&state.db, &merchant_id, mode, &query).await?;
+    let endpoints = hookline::endpoints::list(&state.db, &merchant_id, mode)
+        .await?
+        .into_iter()
+        .map(|e| EndpointChoice {
+            id: e.id,
+            url: e.url,
+        })
+        .collect();
+    Ok(LogView { page, endpoints })
+}
+
+/// One of a merchant's events with every attempt, read-only.
+#[server(prefix = "/api", endpoint = "admin_event")]
+pub async fn admin_event(
+    merchant_id: String,
+    event_id: String,
+) -> Result<hookline::logs::EventDetail, AppError> {
+    use crate::state::{portal_state, require_admin};
+    require_admin().await?;
+    let state = portal_state()?;
+    let mode = hookline::logs::ops::mode_of(&state.db, &merchant_id, &event_id).await?;
+    Ok(hookline::logs::ops::event(&state.db, &merchant_id, mode, &event_id).await?)
+}
+
+/// How many of an endpoint's failed events a recover would send.
+#[server(prefix = "/api", endpoint = "admin_recover_preview")]
+pub async fn admin_recover_preview(
+    merchant_id: String,
+    mode: hookline::Mode,
+    input: hookline::logs::RecoverInput,
+) -> Result<hookline::logs::RecoverPlan, AppError> {
+    use crate::state::{portal_state, require_admin};
+    require_admin().await?;
+    let state = portal_state()?;
+    Ok(hookline::logs::ops::recover_preview(&state.db, &merchant_id, mode, &input).await?)
+}
+
+/// Recovers an endpoint's failed events on the merchant's behalf, with a reason.
+#[server(prefix = "/api", endpoint = "admin_recover")]
+pub async fn admin_recover(
+    merchant_id: String,
+    mode: hookline::Mode,
+    input: hookline::logs::RecoverInput,
+    #[server(default)] reason: String,
+) -> Result<hookline::logs::RecoverPlan, AppError> {
+    use crate::state::{Audited, audit, portal_state, require_admin};
+    let admin = require_admin().await?;
+    let state = portal_state()?;
+    let reason = required_reason(&reason)?;
+    let plan =
+        hookline::logs::ops::recover(&state.db, &*state.clock, &merchant_id, mode, &input).await?;
+    state.dispatcher.wakeup.wake();
+    audit(
+        &state,
+        &admin,
+        Audited {
+            merchant_id: Some(&merchant_id),
+            action: hookline::audit::Action::EventsRecovered,
+            target: Some(&plan.endpoint_id),
+            detail: format!(
+                "{} failed delivery(ies) from {} to {} queued by the onboarding team",
+                plan.to_send,
+                hookline::time::format_utc(plan.from_ms),
+                hookline::time::format_utc(plan.to_ms)
+            ),
+            reason: &reason,
+        },
+    )
+    .await?;
+    Ok(plan)
+}
+
+/// Every notice with how many merchants acknowledged it.
+#[server(prefix = "/api", endpoint = "admin_notices")]
+pub async fn admin_notices() -> Result<Vec<hookline::notices::NoticeSummary>, AppError> {
+    use crate::state::{portal_state, require_admin};
+    require_admin().await?;
+    let state = portal_state()?;
+    Ok(hookline::notices::list(&state.db).await?)
+}
+
+/// One notice and, per merchant it went to, who acknowledged it and when.
+#[server(prefix = "/api", endpoint = "admin_notice")]
+pub async fn admin_notice(
+    id: String,
+) -> Result<(hookline::notices::Notice, Vec<hookline::notices::Recipient>), AppError> {
+    use crate::state::{portal_state, require_admin};
+    require_admin().await?;
+    let state = portal_state()?;
+    Ok(hookline::notices::report(&state.db, &id).await?)
+}
+
+/// Publishes a format-change or maintenance notice.
+#[server(prefix = "/api", endpoint = "admin_publish_notice")]
+pub async fn admin_publish_notice(
+    input: hookline::notices::NoticeInput,
+) -> Result<hookline::notices::Notice, AppError> {
+    use crate::state::{Audited, audit, portal_state, require_admin};
+    let admin = require_admin().await?;
+    let state = portal_state()?;
+    let notice = hookline::notices::publish(&state.db, &*state.clock, &admin.email, &input).await?;
+    audit(
+        &state,
+        &admin,
+        Audited {
+            merchant_id: None,
+            action: hookline::audit::Action::NoticePublished,
+            target: Some(&notice.id),
+            detail: format!(
+                "\"{}\" to {}, effective {}",
+                notice.title,
+                if notice.to_all {
+                    "every merchant".to_owned()
+                } else {
+                    "chosen merchants".to_owned()
+                },
+                hookline::time::format_utc(notice.effective_ms)
+            ),
+            reason: "",
+        },
+    )
+    .await?;
+    tracing::info!(notice_id = %notice.id, admin = %admin.user_id, "notice published");
+    Ok(notice)
+}

@@ -12,3 +12,20 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     let state = portal_state()?;
     Ok(hookline::dashboard::load(&state.db, &*state.clock, &ctx.merchant_id, ctx.mode).await?)
 }
+
+/// Acknowledges a notice from the onboarding team; it leaves the dashboard.
+#[server(prefix = "/api", endpoint = "acknowledge_notice")]
+pub async fn acknowledge_notice(id: String) -> Result<(), AppError> {
+    use crate::state::{portal_state, require_merchant};
+    let ctx = require_merchant().await?;
+    let state = portal_state()?;
+    hookline::notices::acknowledge(
+        &state.db,
+        &*state.clock,
+        &ctx.merchant_id,
+        &ctx.account.email,
+        &id,
+    )
+    .await?;
+    Ok(())
+}

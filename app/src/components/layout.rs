@@ -58,7 +58,9 @@ fn UserNav(user: SessionUser) -> impl IntoView {
         }
         .into_any(),
         Role::Admin => view! {
+            <a href="/admin/operations">"Operations"</a>
             <a href="/admin">"Merchants"</a>
+            <a href="/admin/notices">"Notices"</a>
             <a href="/admin/balance-requests">"Balance requests"</a>
             <a href="/admin/audit">"Audit log"</a>
         }

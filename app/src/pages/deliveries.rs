@@ -14,8 +14,44 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+/// Where the log's links lead: the merchant's own pages, or the onboarding
+/// team's read-only view of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLinks {
+    /// The log itself; filters are added as a query string.
+    pub list: String,
+    /// An event's page is this followed by its id.
+    pub event_prefix: String,
+    /// The recover page, where the viewer may recover.
+    pub recover: Option<String>,
+}
+
+impl LogLinks {
+    pub fn merchant() -> Self {
+        LogLinks {
+            list: "/deliveries".to_owned(),
+            event_prefix: "/events/".to_owned(),
+            recover: Some("/deliveries/recover".to_owned()),
+        }
+    }
+}
+
+/// The log's filters read from the URL's query.
+pub fn query_from(p: &leptos_router::params::ParamsMap) -> LogQuery {
+    let get = |k: &str| p.get(k).unwrap_or_default();
+    LogQuery {
+        endpoint: get("endpoint"),
+        event_type: get("event_type"),
+        status: get("status"),
+        from: get("from"),
+        to: get("to"),
+        search: get("search"),
+        cursor: get("cursor"),
+    }
+}
+
 /// The filters as they appear in the URL.
-fn query_string(q: &LogQuery) -> String {
+pub fn query_string(q: &LogQuery) -> String {
     let pairs = [
         ("endpoint", &q.endpoint),
         ("event_type", &q.event_type),
@@ -51,20 +87,7 @@ pub fn state_badge(state: DeliveryState) -> impl IntoView {
 pub fn DeliveriesPage() -> impl IntoView {
     let user = expect_context::<UserResource>().0;
     let params = use_query_map();
-    let query = move || {
-        params.with(|p| {
-            let get = |k: &str| p.get(k).unwrap_or_default();
-            LogQuery {
-                endpoint: get("endpoint"),
-                event_type: get("event_type"),
-                status: get("status"),
-                from: get("from"),
-                to: get("to"),
-                search: get("search"),
-                cursor: get("cursor"),
-            }
-        })
-    };
+    let query = move || params.with(query_from);
     let log = Resource::new(query, delivery_log);
     view! {
         <Title text="Deliveries"/>
@@ -74,9 +97,9 @@ pub fn DeliveriesPage() -> impl IntoView {
                 let here = format!("/deliveries{}", query_string(&q));
                 match gate(user.await, Role::Merchant, &here) {
                     Ok(user) => match log.await {
-                        Ok(log) => view! { <LogTable log query=q mode=user.mode.label()/> }.into_any(),
+                        Ok(log) => view! { <LogTable log query=q mode=user.mode.label() links=LogLinks::merchant()/> }.into_any(),
                         Err(error) => view! {
-                            <Filters query=q endpoints=Vec::new() error=Some(error.clone())/>
+                            <Filters query=q endpoints=Vec::new() error=Some(error.clone()) action="/deliveries".to_owned()/>
                             <ErrorPanel error/>
                         }.into_any(),
                     },
@@ -88,11 +111,14 @@ pub fn DeliveriesPage() -> impl IntoView {
 }
 
 #[component]
-fn Filters(
+pub fn Filters(
     query: LogQuery,
     endpoints: Vec<crate::api::logs::EndpointChoice>,
     error: Option<crate::error::AppError>,
+    /// The page the filters apply to.
+    action: String,
 ) -> impl IntoView {
+    let clear = action.clone();
     let field = move |name: &str| error.as_ref().and_then(|e| e.field(name));
     let endpoint_options = endpoints
         .into_iter()
@@ -122,7 +148,7 @@ fn Filters(
         status_error.is_some(),
     );
     view! {
-        <form method="get" action="/deliveries" class="filters" role="search" aria-label="Filter deliveries">
+        <form method="get" action=action class="filters" role="search" aria-label="Filter deliveries">
             <div class="field">
                 <label for="filter-search">"Event or transaction id"</label>
                 <input id="filter-search" type="search" name="search" value=query.search.clone() placeholder="evt_… or txn_…"/>
@@ -162,35 +188,44 @@ fn Filters(
             </div>
             <div class="filter-actions">
                 <button type="submit" class="button">"Apply filters"</button>
-                <a class="button button-quiet" href="/deliveries">"Clear"</a>
+                <a class="button button-quiet" href=clear>"Clear"</a>
             </div>
         </form>
     }
 }
 
 #[component]
-fn LogTable(log: LogView, query: LogQuery, mode: &'static str) -> impl IntoView {
+pub fn LogTable(
+    log: LogView,
+    query: LogQuery,
+    mode: &'static str,
+    links: LogLinks,
+) -> impl IntoView {
+    let list = links.list.clone();
     let next = log.page.next_cursor.clone().map(|cursor| {
         let q = LogQuery {
             cursor,
             ..query.clone()
         };
-        format!("/deliveries{}", query_string(&q))
+        format!("{list}{}", query_string(&q))
     });
     let first = (!query.cursor.is_empty()).then(|| {
         let q = LogQuery {
             cursor: String::new(),
             ..query.clone()
         };
-        format!("/deliveries{}", query_string(&q))
+        format!("{list}{}", query_string(&q))
     });
-    let refresh = format!("/deliveries{}", query_string(&query));
+    let refresh = format!("{list}{}", query_string(&query));
     let count = log.page.rows.len();
     let rows = log
         .page
         .rows
         .into_iter()
-        .map(|row| view! { <LogRowView row/> })
+        .map(|row| {
+            let href = format!("{}{}", links.event_prefix, row.event_id);
+            view! { <LogRowView row href/> }
+        })
         .collect_view();
     view! {
         <section class="page-head page-head-row">
@@ -200,11 +235,11 @@ fn LogTable(log: LogView, query: LogQuery, mode: &'static str) -> impl IntoView 
             </div>
             <div class="actions">
                 <a class="button button-quiet" href=refresh data-testid="refresh">"Refresh"</a>
-                <a class="button button-quiet" href="/deliveries/recover">"Recover failed events"</a>
+                {links.recover.map(|href| view! { <a class="button button-quiet" href=href>"Recover failed events"</a> })}
             </div>
         </section>
         <section class="panel">
-            <Filters query endpoints=log.endpoints error=None/>
+            <Filters query endpoints=log.endpoints error=None action=list/>
         </section>
         <section class="panel">
             {if count == 0 {
@@ -235,7 +270,7 @@ fn LogTable(log: LogView, query: LogQuery, mode: &'static str) -> impl IntoView 
 }
 
 #[component]
-fn LogRowView(row: LogRow) -> impl IntoView {
+fn LogRowView(row: LogRow, href: String) -> impl IntoView {
     let last = match (row.last_status, row.last_error.as_deref()) {
         (Some(status), _) => format!("HTTP {status}"),
         (None, Some(error)) => error.to_owned(),
@@ -247,7 +282,7 @@ fn LogRowView(row: LogRow) -> impl IntoView {
     view! {
         <tr data-testid="log-row">
             <td data-label="Event">
-                <a href=format!("/events/{}", row.event_id)><code>{row.event_id.clone()}</code></a>
+                <a href=href><code>{row.event_id.clone()}</code></a>
                 <div class="small">
                     <code>{row.event_type.as_str()}</code>
                     {row.is_test.then(|| view! { " " <span class="badge">"test"</span> })}

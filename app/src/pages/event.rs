@@ -30,7 +30,14 @@ pub fn EventPage() -> impl IntoView {
                 let here = format!("/events/{}", id());
                 match gate(user.await, Role::Merchant, &here) {
                     Ok(_) => match detail.await {
-                        Ok(event) => view! { <EventView event resend/> }.into_any(),
+                        Ok(event) => {
+                            let (id, is_test) = (event.id.clone(), event.is_test);
+                            view! {
+                                <EventView event>
+                                    {(!is_test).then(|| view! { <ResendPanel id resend/> })}
+                                </EventView>
+                            }.into_any()
+                        }
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     },
                     Err(instead) => instead,
@@ -41,7 +48,26 @@ pub fn EventPage() -> impl IntoView {
 }
 
 #[component]
-fn EventView(event: EventDetail, resend: ServerAction<ResendEvent>) -> impl IntoView {
+fn ResendPanel(id: String, resend: ServerAction<ResendEvent>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <ActionForm action=resend attr:class="form form-inline">
+                <input type="hidden" name="id" value=id/>
+                <button type="submit" class="button" disabled=move || resend.pending().get()>"Resend event"</button>
+                <span class="muted">"Sends it again to every enabled endpoint it went to, with the same webhook-id."</span>
+            </ActionForm>
+            <p class="form-error" role="alert">{move || resend.value().with(|v| form_error(v, &[]))}</p>
+            {move || resend.value().get().and_then(Result::ok).map(|n| view! {
+                <p class="form-ok" role="status" data-testid="resend-done">{format!("Queued {n} delivery(ies).")}</p>
+            })}
+        </section>
+    }
+}
+
+/// An event's facts, then whatever actions the viewer may take (the
+/// children), then its payload and every delivery's timeline.
+#[component]
+pub fn EventView(event: EventDetail, children: Children) -> impl IntoView {
     let deliveries = event
         .deliveries
         .into_iter()
@@ -60,19 +86,7 @@ fn EventView(event: EventDetail, resend: ServerAction<ResendEvent>) -> impl Into
                 <dt>"Created"</dt><dd>{format_utc(event.created_ms)}</dd>
             </dl>
         </section>
-        {(!event.is_test).then(|| view! {
-            <section class="panel">
-                <ActionForm action=resend attr:class="form form-inline">
-                    <input type="hidden" name="id" value=event.id.clone()/>
-                    <button type="submit" class="button" disabled=move || resend.pending().get()>"Resend event"</button>
-                    <span class="muted">"Sends it again to every enabled endpoint it went to, with the same webhook-id."</span>
-                </ActionForm>
-                <p class="form-error" role="alert">{move || resend.value().with(|v| form_error(v, &[]))}</p>
-                {move || resend.value().get().and_then(Result::ok).map(|n| view! {
-                    <p class="form-ok" role="status" data-testid="resend-done">{format!("Queued {n} delivery(ies).")}</p>
-                })}
-            </section>
-        })}
+        {children()}
         <section class="panel">
             <h2>"Payload"</h2>
             <pre class="code" data-testid="payload">{event.payload}</pre>

@@ -2,7 +2,7 @@
 
 use crate::UserResource;
 use crate::api::auth::SessionUser;
-use crate::api::dashboard::get_dashboard;
+use crate::api::dashboard::{AcknowledgeNotice, get_dashboard};
 use crate::components::chart::AttemptsChart;
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use crate::pages::endpoints::{health_badge, status_badge};
@@ -14,14 +14,15 @@ use leptos_meta::Title;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = expect_context::<UserResource>().0;
-    let dashboard = Resource::new(|| (), |_| get_dashboard());
+    let acknowledge = ServerAction::<AcknowledgeNotice>::new();
+    let dashboard = Resource::new(move || acknowledge.version().get(), |_| get_dashboard());
     view! {
         <Title text="Dashboard"/>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match gate(user.await, Role::Merchant, "/") {
                     Ok(user) => match dashboard.await {
-                        Ok(dashboard) => view! { <MerchantHome user dashboard/> }.into_any(),
+                        Ok(dashboard) => view! { <MerchantHome user dashboard acknowledge/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     },
                     Err(instead) => instead,
@@ -54,8 +55,59 @@ fn WindowStats(title: &'static str, window: Window, testid: &'static str) -> imp
     }
 }
 
+/// Notices from the onboarding team, each until the merchant acknowledges it.
 #[component]
-fn MerchantHome(user: SessionUser, dashboard: Dashboard) -> impl IntoView {
+fn Announcements(
+    announcements: Vec<hookline::notices::MerchantNotice>,
+    acknowledge: ServerAction<AcknowledgeNotice>,
+) -> impl IntoView {
+    use crate::components::form::form_error;
+    use hookline::time::format_utc;
+    let items = announcements
+        .into_iter()
+        .map(|a| {
+            let n = a.notice;
+            let effective: String = format_utc(n.effective_ms).chars().take(10).collect();
+            let endpoints = a
+                .endpoints_on_version
+                .into_iter()
+                .map(|url| view! { <li class="url">{url}</li> })
+                .collect_view();
+            let retiring = n.retiring_version.clone().map(|v| {
+                view! {
+                    <p>"Payload version " <code>{v}</code> " is being retired."</p>
+                    <ul class="small">{endpoints}</ul>
+                }
+            });
+            view! {
+                <article class="announcement" data-testid="announcement">
+                    <h3>{n.title}</h3>
+                    <p class="muted small">{format!("Takes effect {effective}")}</p>
+                    <p class="prewrap">{n.body}</p>
+                    {retiring}
+                    <ActionForm action=acknowledge attr:class="form form-inline">
+                        <input type="hidden" name="id" value=n.id/>
+                        <button type="submit" class="button button-small" disabled=move || acknowledge.pending().get()>"Acknowledge"</button>
+                    </ActionForm>
+                </article>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel" aria-labelledby="announcements-title" data-testid="announcements">
+            <h2 id="announcements-title">"From Hookline"</h2>
+            <p class="form-error" role="alert">{move || acknowledge.value().with(|v| form_error(v, &[]))}</p>
+            {items}
+        </section>
+    }
+}
+
+#[component]
+fn MerchantHome(
+    user: SessionUser,
+    dashboard: Dashboard,
+    acknowledge: ServerAction<AcknowledgeNotice>,
+) -> impl IntoView {
     let name = user.business_name.clone().unwrap_or_default();
     let mode_text = match user.mode {
         hookline::Mode::Sandbox => {
@@ -107,6 +159,7 @@ fn MerchantHome(user: SessionUser, dashboard: Dashboard) -> impl IntoView {
             <p>{mode_text}</p>
         </section>
         {getting_started}
+        {(!dashboard.announcements.is_empty()).then(|| view! { <Announcements announcements=dashboard.announcements.clone() acknowledge/> })}
         <section class="panel" aria-labelledby="notices-title" data-testid="notices">
             <h2 id="notices-title">"Notices"</h2>
             {if notices.is_empty() {

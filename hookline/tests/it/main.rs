@@ -12,5 +12,7 @@ mod health;
 mod inbox;
 mod ingest;
 mod logs;
+mod notices;
+mod operations;
 mod receivers;
 mod schemas;

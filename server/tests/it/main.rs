@@ -2,6 +2,7 @@
 //! SQLite file and a fresh PostgreSQL database per test.
 
 mod accounts;
+mod admin;
 mod cluster;
 mod delivery;
 mod harness;

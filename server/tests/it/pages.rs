@@ -49,6 +49,23 @@ backend_tests! {
         let html = res.text().await.unwrap();
         assert!(html.contains("Merchants"));
         assert!(html.contains("Acme Coffee"));
+        // The other admin pages render on the server, before any wasm.
+        for (path, text) in [
+            ("/admin/operations", "Queue"),
+            ("/admin/operations?mode=sandbox", "Sandbox mode"),
+            ("/admin/notices", "Publish a notice"),
+            ("/admin/audit", "Audit log"),
+            ("/admin/balance-requests", "Balance threshold requests"),
+        ] {
+            let res = admin.get(app.url(path)).header("accept", "text/html").send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            assert!(res.text().await.unwrap().contains(text), "{path} shows {text}");
+        }
+        // An unknown merchant's log or event is a 404 page, not a 500.
+        for path in ["/admin/merchants/mer_none/live/deliveries", "/admin/merchants/mer_none/events/evt_none"] {
+            let res = admin.get(app.url(path)).header("accept", "text/html").send().await.unwrap();
+            assert_eq!(res.status(), 404, "{path}");
+        }
         // An admin opening the merchant home is sent to the admin area.
         let res = admin.get(app.url("/")).header("accept", "text/html").send().await.unwrap();
         assert_eq!(res.status(), 302);

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
 /// Calls a server function; answers its status and JSON body.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     client: &reqwest::Client,
     name: &str,
@@ -27,7 +27,7 @@ async fn call(
     )
 }
 
-fn fields(body: &Value) -> Vec<String> {
+pub(crate) fn fields(body: &Value) -> Vec<String> {
     body["fields"]
         .as_array()
         .map(|f| {
@@ -38,7 +38,7 @@ fn fields(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn create(app: &TestApp, client: &reqwest::Client, url: &str) -> String {
+pub(crate) async fn create(app: &TestApp, client: &reqwest::Client, url: &str) -> String {
     let (status, body) = call(
         app,
         client,
@@ -56,7 +56,7 @@ async fn create(app: &TestApp, client: &reqwest::Client, url: &str) -> String {
     body.as_str().unwrap().to_owned()
 }
 
-async fn merchant_id(app: &TestApp, client: &reqwest::Client) -> String {
+pub(crate) async fn merchant_id(app: &TestApp, client: &reqwest::Client) -> String {
     app.current_user(client).await["merchant_id"]
         .as_str()
         .unwrap()
@@ -64,7 +64,7 @@ async fn merchant_id(app: &TestApp, client: &reqwest::Client) -> String {
 }
 
 /// A loopback receiver that records what it gets and answers `status`.
-async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+pub(crate) async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
     let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
     let sink = got.clone();
     let app = axum::Router::new().route(

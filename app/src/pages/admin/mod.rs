@@ -1,5 +1,9 @@
 //! The onboarding team's area.
 
+pub mod logs;
+pub mod notices;
+pub mod operations;
+
 use crate::UserResource;
 use crate::api::admin::{Directory, admin_merchants};
 use crate::components::gate::{ErrorPanel, Loading, encode_component, gate};
@@ -304,6 +308,7 @@ fn MerchantDetailView(
             }
         })
         .collect_view();
+    let event_prefix = format!("/admin/merchants/{}/events/", m.id);
     let rows = detail
         .log
         .rows
@@ -311,7 +316,7 @@ fn MerchantDetailView(
         .map(|r| {
             view! {
                 <tr data-testid="admin-log-row">
-                    <td data-label="Event"><code>{r.event_id}</code><div class="small"><code>{r.event_type.as_str()}</code></div></td>
+                    <td data-label="Event"><a href=format!("{event_prefix}{}", r.event_id)><code>{r.event_id.clone()}</code></a><div class="small"><code>{r.event_type.as_str()}</code></div></td>
                     <td data-label="Endpoint" class="url small">{r.endpoint_url}</td>
                     <td data-label="Status">{state_badge(r.state)}<div class="muted small">{r.last_status.map(|s| format!("HTTP {s}"))}</div></td>
                     <td data-label="Attempts">{r.attempts}</td>
@@ -356,7 +361,13 @@ fn MerchantDetailView(
             {move || resend_value.get().and_then(Result::ok).map(|n| view! { <p class="form-ok" role="status" data-testid="admin-resend-done">{format!("Queued {n} delivery(ies).")}</p> })}
         </section>
         <section class="panel">
-            <h2>"Latest deliveries"</h2>
+            <div class="page-head-row">
+                <h2>"Latest deliveries"</h2>
+                <div class="actions">
+                    <a class="button button-quiet" href=format!("{base}/{}/deliveries", detail.mode.as_str()) data-testid="admin-all-deliveries">"All deliveries, with filters"</a>
+                    <a class="button button-quiet" href=format!("{base}/{}/recover", detail.mode.as_str())>"Recover failed events"</a>
+                </div>
+            </div>
             <table class="table"><tbody>{rows}</tbody></table>
         </section>
     }
