@@ -429,7 +429,7 @@ test('an admin publishes a notice to a merchant, who acknowledges it on the dash
     await admin.getByLabel('Title').fill(title);
     await admin.getByLabel('What changes').fill('Deliveries pause for five minutes; nothing is lost.');
     await admin.getByLabel('Effective date').fill('2027-02-01');
-    await admin.getByLabel('Chosen merchants').check();
+    await admin.getByRole('radio', { name: 'Chosen merchants' }).check();
     await admin.getByLabel('Merchant ids').fill(merchant);
     await admin.getByRole('button', { name: 'Publish' }).click();
     await expect(admin.getByTestId('notice-published')).toContainText(title);
