@@ -54,6 +54,10 @@ pub fn notice_id() -> String {
     new_id("ntc")
 }
 
+pub fn api_key_id() -> String {
+    new_id("key")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -6,6 +6,7 @@
 //! the `runtime` feature and never reach the wasm bundle.
 
 pub mod account;
+pub mod api_keys;
 pub mod audit;
 pub mod balance;
 pub mod dashboard;

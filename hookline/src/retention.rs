@@ -21,6 +21,8 @@ pub struct Purged {
     pub deliveries: u64,
     pub events: u64,
     pub idempotency_keys: u64,
+    /// API idempotency answers (after 24 hours) and rate-limit windows (after an hour).
+    pub api_rows: u64,
     /// Statements run (each a batch of at most `batch` rows).
     pub batches: u64,
 }
@@ -33,7 +35,7 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
     let cutoff = now - retention.as_millis() as i64;
     let mut purged = Purged::default();
     // Children first, so a crash between batches never leaves an orphan.
-    let statements: [(&str, &str); 4] = [
+    let statements: [(&str, &str); 6] = [
         (
             "attempts",
             "DELETE FROM attempts WHERE id IN (SELECT a.id FROM attempts a \
@@ -53,12 +55,22 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
             "DELETE FROM idempotency_keys WHERE key IN \
                (SELECT key FROM idempotency_keys WHERE created_ms < $1 LIMIT $2)",
         ),
+        (
+            "api_idempotency",
+            "DELETE FROM api_idempotency WHERE (key_id, idem_key) IN \
+               (SELECT key_id, idem_key FROM api_idempotency WHERE created_ms < $1 LIMIT $2)",
+        ),
+        (
+            "api_rate",
+            "DELETE FROM api_rate WHERE (key_id, window_ms) IN \
+               (SELECT key_id, window_ms FROM api_rate WHERE window_ms < $1 LIMIT $2)",
+        ),
     ];
     for (table, sql) in statements {
-        let before = if table == "idempotency_keys" {
-            now - 24 * 3600 * 1000
-        } else {
-            cutoff
+        let before = match table {
+            "idempotency_keys" | "api_idempotency" => now - 24 * 3600 * 1000,
+            "api_rate" => now - 3600 * 1000,
+            _ => cutoff,
         };
         loop {
             let n = on_db!(db, |pool| {
@@ -74,7 +86,8 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
                 "attempts" => purged.attempts += n,
                 "deliveries" => purged.deliveries += n,
                 "events" => purged.events += n,
-                _ => purged.idempotency_keys += n,
+                "idempotency_keys" => purged.idempotency_keys += n,
+                _ => purged.api_rows += n,
             }
             if n < batch as u64 {
                 break;

@@ -223,9 +223,18 @@ backend_tests! {
             recent.push(publish(&t.db, &*clock, &m).await); // 29 days ago
         }
         d.step().await.unwrap();
+        // API rate windows go after an hour; API idempotency answers after a day.
+        for at in [now - 2 * 3_600_000, now - 3_600_000 - 1, now - 60_000] {
+            hookline::api_keys::rate_limited(&t.db, "key_r", at, 1000, 100).await.unwrap();
+        }
+        let api_clock = ManualClock::new(now - 25 * 3_600_000);
+        hookline::api_keys::begin_idempotent(&t.db, &*api_clock, "key_r", "old", "h").await.unwrap();
+        api_clock.set(now - 23 * 3_600_000);
+        hookline::api_keys::begin_idempotent(&t.db, &*api_clock, "key_r", "new", "h").await.unwrap();
 
         let purged = retention::purge(&t.db, now, 30 * day, 2).await.unwrap();
         assert_eq!((purged.events, purged.deliveries, purged.attempts), (5, 5, 5));
+        assert_eq!(purged.api_rows, 3, "two rate windows and one idempotency answer: {purged:?}");
         assert!(purged.batches >= 9, "2 rows at a time: {purged:?}");
         for id in &old {
             assert!(event_store::get(&t.db, id).await.unwrap().is_none());

@@ -2,6 +2,7 @@
 //! PostgreSQL database.
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod balance;
 mod dashboard;
