@@ -21,6 +21,7 @@ use crate::pages::{
         notices::{AdminNoticePage, AdminNoticesPage},
         operations::AdminOperationsPage,
     },
+    api_keys::ApiKeysPage,
     audit::AuditPage,
     auth::{LoginPage, SignupPage},
     balance::BalancePage,
@@ -94,6 +95,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/inbox") view=InboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/balance-warning") view=BalancePage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/merchants/:id") view=AdminMerchantPage ssr=SsrMode::Async/>

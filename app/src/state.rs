@@ -26,6 +26,26 @@ pub struct PortalState {
     pub inbox_base: String,
 }
 
+impl PortalState {
+    /// The merchant operations shared with the REST API.
+    pub fn services(&self) -> hookline::service::Services {
+        hookline::service::Services {
+            dispatcher: self.dispatcher.clone(),
+            inbox_base: self.inbox_base.clone(),
+        }
+    }
+}
+
+/// The signed-in user as the audit log names them.
+pub async fn actor(account: &SignedIn) -> hookline::audit::Actor {
+    hookline::audit::Actor {
+        role: account.role.as_str(),
+        user_id: Some(account.user_id.clone()),
+        email: account.email.clone(),
+        address: client_address().await,
+    }
+}
+
 pub const USER_KEY: &str = "user_id";
 pub const MODE_KEY: &str = "mode";
 

@@ -24,10 +24,13 @@ pub enum Action {
     BalanceDenied,
     ReadinessOverridden,
     NoticePublished,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    ApiKeyRefused,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SecretRevealed,
@@ -44,6 +47,9 @@ impl Action {
         Action::BalanceDenied,
         Action::ReadinessOverridden,
         Action::NoticePublished,
+        Action::ApiKeyCreated,
+        Action::ApiKeyRevoked,
+        Action::ApiKeyRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +70,9 @@ impl Action {
             Action::BalanceDenied => "balance_denied",
             Action::ReadinessOverridden => "readiness_overridden",
             Action::NoticePublished => "notice_published",
+            Action::ApiKeyCreated => "api_key_created",
+            Action::ApiKeyRevoked => "api_key_revoked",
+            Action::ApiKeyRefused => "api_key_refused",
         }
     }
 
@@ -85,6 +94,9 @@ impl Action {
             Action::BalanceDenied => "Balance warnings denied",
             Action::ReadinessOverridden => "Readiness requirement overridden",
             Action::NoticePublished => "Notice published",
+            Action::ApiKeyCreated => "API key created",
+            Action::ApiKeyRevoked => "API key revoked",
+            Action::ApiKeyRefused => "API key refused (address not allowed)",
         }
     }
 

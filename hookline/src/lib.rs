@@ -50,6 +50,8 @@ pub mod password;
 #[cfg(feature = "runtime")]
 pub mod retention;
 #[cfg(feature = "runtime")]
+pub mod service;
+#[cfg(feature = "runtime")]
 pub mod sessions;
 #[cfg(feature = "runtime")]
 pub mod signing;

@@ -199,27 +199,18 @@ pub async fn admin_resend_event(
     event_id: String,
     #[server(default)] reason: String,
 ) -> Result<u64, AppError> {
-    use crate::state::{Audited, audit, portal_state, require_admin};
+    use crate::state::{portal_state, require_admin};
     let admin = require_admin().await?;
     let state = portal_state()?;
     let reason = required_reason(&reason)?;
     let mode = hookline::logs::ops::mode_of(&state.db, &merchant_id, &event_id).await?;
-    let queued =
-        hookline::logs::ops::resend(&state.db, &*state.clock, &merchant_id, mode, &event_id)
-            .await?;
-    state.dispatcher.wakeup.wake();
-    audit(
-        &state,
-        &admin,
-        Audited {
-            merchant_id: Some(&merchant_id),
-            action: hookline::audit::Action::EventResent,
-            target: Some(&event_id),
-            detail: format!("{queued} delivery(ies) queued by the onboarding team"),
-            reason: &reason,
-        },
-    )
-    .await?;
+    let actor = crate::state::actor(&admin).await;
+    let who = hookline::service::Merchant {
+        id: &merchant_id,
+        mode,
+        actor: &actor,
+    };
+    let queued = state.services().resend(&who, &event_id, &reason).await?;
     Ok(queued)
 }
 
@@ -352,30 +343,17 @@ pub async fn admin_recover(
     input: hookline::logs::RecoverInput,
     #[server(default)] reason: String,
 ) -> Result<hookline::logs::RecoverPlan, AppError> {
-    use crate::state::{Audited, audit, portal_state, require_admin};
+    use crate::state::{portal_state, require_admin};
     let admin = require_admin().await?;
     let state = portal_state()?;
     let reason = required_reason(&reason)?;
-    let plan =
-        hookline::logs::ops::recover(&state.db, &*state.clock, &merchant_id, mode, &input).await?;
-    state.dispatcher.wakeup.wake();
-    audit(
-        &state,
-        &admin,
-        Audited {
-            merchant_id: Some(&merchant_id),
-            action: hookline::audit::Action::EventsRecovered,
-            target: Some(&plan.endpoint_id),
-            detail: format!(
-                "{} failed delivery(ies) from {} to {} queued by the onboarding team",
-                plan.to_send,
-                hookline::time::format_utc(plan.from_ms),
-                hookline::time::format_utc(plan.to_ms)
-            ),
-            reason: &reason,
-        },
-    )
-    .await?;
+    let actor = crate::state::actor(&admin).await;
+    let who = hookline::service::Merchant {
+        id: &merchant_id,
+        mode,
+        actor: &actor,
+    };
+    let plan = state.services().recover(&who, &input, &reason).await?;
     Ok(plan)
 }
 

@@ -59,27 +59,16 @@ pub async fn get_event(id: String) -> Result<EventDetail, AppError> {
 /// Sends the event again to its enabled endpoints. Answers how many deliveries were queued.
 #[server(prefix = "/api", endpoint = "resend_event")]
 pub async fn resend_event(id: String) -> Result<u64, AppError> {
-    use crate::state::{portal_state, require_merchant};
+    use crate::state::{actor, portal_state, require_merchant};
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    let queued =
-        hookline::logs::ops::resend(&state.db, &*state.clock, &ctx.merchant_id, ctx.mode, &id)
-            .await?;
-    state.dispatcher.wakeup.wake();
-    tracing::info!(merchant_id = %ctx.merchant_id, event_id = %id, queued, "event resent");
-    crate::state::audit(
-        &state,
-        &ctx.account,
-        crate::state::Audited {
-            merchant_id: Some(&ctx.merchant_id),
-            action: hookline::audit::Action::EventResent,
-            target: Some(&id),
-            detail: format!("{queued} delivery(ies) queued"),
-            reason: "",
-        },
-    )
-    .await?;
-    Ok(queued)
+    let actor = actor(&ctx.account).await;
+    let who = hookline::service::Merchant {
+        id: &ctx.merchant_id,
+        mode: ctx.mode,
+        actor: &actor,
+    };
+    Ok(state.services().resend(&who, &id, "").await?)
 }
 
 /// How many failed deliveries a recover would send, without sending.
@@ -94,30 +83,14 @@ pub async fn recover_preview(input: RecoverInput) -> Result<RecoverPlan, AppErro
 /// Sends the failed deliveries again at a bounded pace.
 #[server(prefix = "/api", endpoint = "recover")]
 pub async fn recover(input: RecoverInput) -> Result<RecoverPlan, AppError> {
-    use crate::state::{portal_state, require_merchant};
+    use crate::state::{actor, portal_state, require_merchant};
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    let plan =
-        hookline::logs::ops::recover(&state.db, &*state.clock, &ctx.merchant_id, ctx.mode, &input)
-            .await?;
-    state.dispatcher.wakeup.wake();
-    tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %plan.endpoint_id, queued = plan.to_send, "recover started");
-    crate::state::audit(
-        &state,
-        &ctx.account,
-        crate::state::Audited {
-            merchant_id: Some(&ctx.merchant_id),
-            action: hookline::audit::Action::EventsRecovered,
-            target: Some(&plan.endpoint_id),
-            detail: format!(
-                "{} failed delivery(ies) from {} to {} queued",
-                plan.to_send,
-                hookline::time::format_utc(plan.from_ms),
-                hookline::time::format_utc(plan.to_ms)
-            ),
-            reason: "",
-        },
-    )
-    .await?;
-    Ok(plan)
+    let actor = actor(&ctx.account).await;
+    let who = hookline::service::Merchant {
+        id: &ctx.merchant_id,
+        mode: ctx.mode,
+        actor: &actor,
+    };
+    Ok(state.services().recover(&who, &input, "").await?)
 }

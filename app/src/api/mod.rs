@@ -2,6 +2,7 @@
 //! (and the role) before touching anything.
 
 pub mod admin;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod balance;

@@ -55,6 +55,7 @@ fn UserNav(user: SessionUser) -> impl IntoView {
             <a href="/endpoints">"Endpoints"</a>
             <a href="/deliveries">"Deliveries"</a>
             <a href="/inbox">"Inbox"</a>
+            <a href="/api-keys">"API keys"</a>
         }
         .into_any(),
         Role::Admin => view! {

@@ -148,6 +148,14 @@ const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
         &[("id", "ntc_none")],
         404,
     ),
+    ("list_api_keys", Who::Merchant, &[], 200),
+    (
+        "create_api_key",
+        Who::Merchant,
+        &[("name", "role test"), ("allowlist", "")],
+        200,
+    ),
+    ("revoke_api_key", Who::Merchant, &[("id", "key_none")], 404),
     ("list_endpoints", Who::Merchant, &[], 200),
     (
         "create_endpoint",
