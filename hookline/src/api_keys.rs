@@ -16,6 +16,9 @@ pub struct ApiKeyInput {
     /// CIDRs separated by spaces, commas or new lines; empty means any address.
     #[serde(default)]
     pub allowlist: String,
+    /// May the key read endpoints' signing secrets?
+    #[serde(default)]
+    pub read_secrets: bool,
 }
 
 /// A valid key request.
@@ -23,6 +26,7 @@ pub struct ApiKeyInput {
 pub struct ValidKeyInput {
     pub name: String,
     pub allowlist: Vec<crate::endpoint::Cidr>,
+    pub read_secrets: bool,
 }
 
 impl ApiKeyInput {
@@ -60,7 +64,11 @@ impl ApiKeyInput {
                 Err(m) => errors.add("allowlist", m),
             }
         }
-        errors.into_result(ValidKeyInput { name, allowlist })
+        errors.into_result(ValidKeyInput {
+            name,
+            allowlist,
+            read_secrets: self.read_secrets,
+        })
     }
 }
 
@@ -73,6 +81,8 @@ pub struct ApiKey {
     /// The start of the key, enough to tell keys apart.
     pub prefix: String,
     pub allowlist: Vec<String>,
+    /// May read endpoints' signing secrets.
+    pub read_secrets: bool,
     pub created_ms: i64,
     pub last_used_ms: Option<i64>,
     pub revoked_ms: Option<i64>,
@@ -91,6 +101,9 @@ pub struct Caller {
     pub key_id: String,
     pub merchant_id: String,
     pub mode: Mode,
+    /// The key's name and prefix, for logs and the audit trail.
+    pub label: String,
+    pub read_secrets: bool,
 }
 
 /// Why a presented key was not accepted.
@@ -148,21 +161,25 @@ mod ops {
         String,
         String,
         String,
+        bool,
         i64,
         Option<i64>,
         Option<i64>,
     );
 
-    const COLUMNS: &str = "id, mode, name, prefix, allowlist, created_ms, last_used_ms, revoked_ms";
+    const COLUMNS: &str =
+        "id, mode, name, prefix, allowlist, read_secrets, created_ms, last_used_ms, revoked_ms";
 
     fn view(r: Row) -> Result<ApiKey> {
-        let (id, mode, name, prefix, allowlist, created_ms, last_used_ms, revoked_ms) = r;
+        let (id, mode, name, prefix, allowlist, read_secrets, created_ms, last_used_ms, revoked_ms) =
+            r;
         Ok(ApiKey {
             id,
             mode: mode.parse().map_err(Error::Internal)?,
             name,
             prefix,
             allowlist: allowlist.split_whitespace().map(str::to_owned).collect(),
+            read_secrets,
             created_ms,
             last_used_ms,
             revoked_ms,
@@ -190,14 +207,15 @@ mod ops {
             name: valid.name,
             prefix: secret.chars().take(SHOWN).collect(),
             allowlist: valid.allowlist.iter().map(ToString::to_string).collect(),
+            read_secrets: valid.read_secrets,
             created_ms: clock.now_ms(),
             last_used_ms: None,
             revoked_ms: None,
         };
         on_db!(db, |pool| {
             sqlx::query(
-                "INSERT INTO api_keys (id, merchant_id, mode, name, prefix, key_hash, allowlist, created_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO api_keys (id, merchant_id, mode, name, prefix, key_hash, allowlist, read_secrets, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&key.id)
             .bind(merchant_id)
@@ -206,6 +224,7 @@ mod ops {
             .bind(&key.prefix)
             .bind(hash(&secret))
             .bind(key.allowlist.join(" "))
+            .bind(key.read_secrets)
             .bind(key.created_ms)
             .execute(pool)
             .await?;
@@ -277,16 +296,32 @@ mod ops {
             String,
             Option<i64>,
             Option<i64>,
+            String,
+            String,
+            bool,
         );
         let found: Option<Found> = on_db!(db, |pool| {
             sqlx::query_as::<_, Found>(
-                "SELECT id, merchant_id, mode, key_hash, allowlist, last_used_ms, revoked_ms FROM api_keys WHERE key_hash = $1",
+                "SELECT id, merchant_id, mode, key_hash, allowlist, last_used_ms, revoked_ms, name, prefix, read_secrets \
+                 FROM api_keys WHERE key_hash = $1",
             )
             .bind(&wanted)
             .fetch_optional(pool)
             .await?
         });
-        let Some((key_id, merchant_id, mode, stored, allowlist, last_used, revoked)) = found else {
+        let Some((
+            key_id,
+            merchant_id,
+            mode,
+            stored,
+            allowlist,
+            last_used,
+            revoked,
+            name,
+            prefix,
+            read_secrets,
+        )) = found
+        else {
             return Ok(Err(Refusal::Unknown));
         };
         // The lookup matched already; compare again in constant time so a
@@ -321,6 +356,8 @@ mod ops {
             key_id,
             merchant_id,
             mode: mode.parse().map_err(Error::Internal)?,
+            label: format!("API key \"{name}\" ({prefix}…)"),
+            read_secrets,
         }))
     }
 
@@ -451,6 +488,7 @@ mod tests {
         let ok = ApiKeyInput {
             name: " CI deploys ".into(),
             allowlist: "203.0.113.0/24, 198.51.100.7".into(),
+            read_secrets: false,
         }
         .validate()
         .unwrap();
@@ -459,6 +497,7 @@ mod tests {
         let bad = ApiKeyInput {
             name: String::new(),
             allowlist: "10.0.0.1/8 nowhere".into(),
+            read_secrets: false,
         }
         .validate()
         .unwrap_err();

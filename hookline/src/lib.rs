@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod destination;
 pub mod endpoint;
 pub mod events;
+pub mod feed;
 pub mod inbox;
 pub mod logs;
 pub mod mode;

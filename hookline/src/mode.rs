@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 /// Every merchant has a sandbox and a live world; nothing crosses between them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     #[default]

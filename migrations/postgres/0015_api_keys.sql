@@ -8,6 +8,7 @@ CREATE TABLE api_keys (
     prefix       TEXT NOT NULL,            -- the start of the key, to tell keys apart
     key_hash     TEXT NOT NULL UNIQUE,     -- hex SHA-256 of the whole key
     allowlist    TEXT NOT NULL,            -- space-separated CIDRs; empty = any address
+    read_secrets BOOLEAN NOT NULL DEFAULT FALSE,  -- may read endpoints' signing secrets
     created_ms   BIGINT NOT NULL,
     last_used_ms BIGINT,
     revoked_ms   BIGINT

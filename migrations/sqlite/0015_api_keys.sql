@@ -8,6 +8,7 @@ CREATE TABLE api_keys (
     prefix       TEXT NOT NULL,            -- the start of the key, to tell keys apart
     key_hash     TEXT NOT NULL UNIQUE,     -- hex SHA-256 of the whole key
     allowlist    TEXT NOT NULL,            -- space-separated CIDRs; empty = any address
+    read_secrets INTEGER NOT NULL DEFAULT 0,  -- may read endpoints' signing secrets
     created_ms   INTEGER NOT NULL,
     last_used_ms INTEGER,
     revoked_ms   INTEGER

@@ -19,6 +19,7 @@ pub async fn list_api_keys() -> Result<Vec<ApiKey>, AppError> {
 pub async fn create_api_key(
     #[server(default)] name: String,
     #[server(default)] allowlist: String,
+    #[server(default)] read_secrets: bool,
 ) -> Result<CreatedKey, AppError> {
     use crate::state::{Audited, audit, portal_state, require_merchant};
     let ctx = require_merchant().await?;
@@ -28,7 +29,11 @@ pub async fn create_api_key(
         &*state.clock,
         &ctx.merchant_id,
         ctx.mode,
-        &hookline::api_keys::ApiKeyInput { name, allowlist },
+        &hookline::api_keys::ApiKeyInput {
+            name,
+            allowlist,
+            read_secrets,
+        },
     )
     .await?;
     let k = &created.key;
@@ -40,10 +45,15 @@ pub async fn create_api_key(
             action: hookline::audit::Action::ApiKeyCreated,
             target: Some(&k.id),
             detail: format!(
-                "{} key \"{}\" ({}…); allowlist: {}",
+                "{} key \"{}\" ({}…){}; allowlist: {}",
                 k.mode,
                 k.name,
                 k.prefix,
+                if k.read_secrets {
+                    ", may read secrets"
+                } else {
+                    ""
+                },
                 if k.allowlist.is_empty() {
                     "any address".to_owned()
                 } else {

@@ -63,7 +63,10 @@ fn KeysBody(
                 <tr data-testid="api-key">
                     <td data-label="Name">{k.name}<div class="muted small"><code>{format!("{}…", k.prefix)}</code></div></td>
                     <td data-label="Mode"><span class=format!("badge badge-{}", k.mode.as_str())>{k.mode.label()}</span></td>
-                    <td data-label="Allowed from" class="small">{if k.allowlist.is_empty() { "Any address".to_owned() } else { k.allowlist.join(", ") }}</td>
+                    <td data-label="Allowed from" class="small">
+                        {if k.allowlist.is_empty() { "Any address".to_owned() } else { k.allowlist.join(", ") }}
+                        {k.read_secrets.then(|| view! { <div class="muted">"Reads secrets"</div> })}
+                    </td>
                     <td data-label="Last used">{k.last_used_ms.map_or_else(|| "Never".to_owned(), format_utc)}</td>
                     <td data-label="Status">{status}</td>
                     <td data-label="Action">
@@ -96,6 +99,7 @@ fn KeysBody(
                 <TextArea label="Allowed source addresses (optional)" name="allowlist" rows=2
                     hint="CIDRs such as 203.0.113.0/24, one per line. Requests from elsewhere are refused and recorded in the audit log."
                     error=field_error(value, "allowlist")/>
+                <label class="check"><input type="checkbox" name="read_secrets" value="true"/>" May read endpoints' signing secrets"</label>
                 <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["name", "allowlist"]))}</p>
                 <button type="submit" class="button" disabled=move || create.pending().get()>"Create key"</button>
             </ActionForm>

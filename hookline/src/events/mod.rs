@@ -20,6 +20,7 @@ pub use money::{Currency, Money};
 pub use timestamp::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub enum EventType {
     #[serde(rename = "payin.succeeded")]
     PayinSucceeded,

@@ -19,15 +19,15 @@ backend_tests! {
         let globex = merchant(&t.db, &clock, "b@globex.example").await;
 
         let Err(Error::Validation(fields)) = api_keys::create(&t.db, &*clock, &acme, Mode::Live,
-            &ApiKeyInput { name: String::new(), allowlist: "not-a-network".into() }).await else { panic!("validation") };
+            &ApiKeyInput { name: String::new(), allowlist: "not-a-network".into(), read_secrets: false }).await else { panic!("validation") };
         assert!(fields.get("name").is_some() && fields.get("allowlist").is_some());
         assert!(api_keys::list(&t.db, &acme).await.unwrap().is_empty(), "nothing stored");
 
-        let live = api_keys::create(&t.db, &*clock, &acme, Mode::Live, &ApiKeyInput { name: "CI".into(), allowlist: String::new() }).await.unwrap();
+        let live = api_keys::create(&t.db, &*clock, &acme, Mode::Live, &ApiKeyInput { name: "CI".into(), allowlist: String::new(), read_secrets: true }).await.unwrap();
         assert!(live.secret.starts_with("hk_live_") && live.secret.len() == 48, "{}", live.secret);
         assert!(live.secret.starts_with(&live.key.prefix));
         let fenced = api_keys::create(&t.db, &*clock, &acme, Mode::Sandbox,
-            &ApiKeyInput { name: "office".into(), allowlist: "203.0.113.0/24".into() }).await.unwrap();
+            &ApiKeyInput { name: "office".into(), allowlist: "203.0.113.0/24".into(), read_secrets: false }).await.unwrap();
         assert!(fenced.secret.starts_with("hk_test_"));
 
         let listed = api_keys::list(&t.db, &acme).await.unwrap();
@@ -36,7 +36,8 @@ backend_tests! {
         assert!(api_keys::list(&t.db, &globex).await.unwrap().is_empty());
 
         let caller = api_keys::authenticate(&t.db, &*clock, &live.secret, ip("198.51.100.1")).await.unwrap().unwrap();
-        assert_eq!((caller.merchant_id.as_str(), caller.mode), (acme.as_str(), Mode::Live));
+        assert_eq!((caller.merchant_id.as_str(), caller.mode, caller.read_secrets), (acme.as_str(), Mode::Live, true));
+        assert!(caller.label.contains("CI") && caller.label.contains(&live.key.prefix));
         assert_eq!(api_keys::list(&t.db, &acme).await.unwrap()[1].last_used_ms, Some(clock.now_ms()));
         let mut wrong = live.secret.clone();
         wrong.pop();

@@ -9,6 +9,7 @@ mod dashboard;
 mod deliveries;
 mod dispatch;
 mod endpoints;
+mod feed;
 mod health;
 mod inbox;
 mod ingest;
