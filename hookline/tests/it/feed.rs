@@ -32,7 +32,7 @@ backend_tests! {
         assert!(first.has_more);
         assert_eq!(first.data[0].deliveries.len(), 1);
         assert_eq!((first.data[0].deliveries[0].status.as_str(), first.data[0].deliveries[0].succeeded), ("pending", false));
-        assert_eq!(first.data[0].data["transaction_id"].is_string(), true);
+        assert!(first.data[0].data["transaction_id"].is_string());
         let second = feed::page(&t.db, &acme, Mode::Live, &first.next, Some(2)).await.unwrap();
         let third = feed::page(&t.db, &acme, Mode::Live, &second.next, Some(2)).await.unwrap();
         assert_eq!(second.data.iter().chain(&third.data).map(|e| e.id.clone()).collect::<Vec<_>>(), ours[2..].to_vec());
