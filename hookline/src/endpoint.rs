@@ -100,6 +100,7 @@ impl std::fmt::Display for Cidr {
 
 /// What a merchant submits to create or change an endpoint.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct EndpointInput {
     pub url: String,
     #[serde(default)]
@@ -211,6 +212,7 @@ impl EndpointInput {
 
 /// An endpoint as the portal and API show it (never with its secrets).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct EndpointView {
     pub id: String,
     pub merchant_id: String,
@@ -227,6 +229,7 @@ pub struct EndpointView {
 
 /// Whether an endpoint receives deliveries, and if not, who turned it off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EndpointStatus {
     Enabled,
@@ -248,6 +251,7 @@ impl EndpointStatus {
 
 /// How deliveries to an endpoint are going, as a badge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthBadge {
     /// The last attempt succeeded (or none was made yet).
@@ -273,6 +277,7 @@ impl HealthBadge {
 
 /// One row of the portal's endpoint list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct EndpointSummary {
     pub endpoint: EndpointView,
     pub status: EndpointStatus,
@@ -298,6 +303,7 @@ impl EndpointSummary {
 
 /// A signing secret as the portal lists it: never its value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct SecretInfo {
     pub id: String,
     pub created_ms: i64,
@@ -307,6 +313,7 @@ pub struct SecretInfo {
 
 /// How long the old secret keeps signing after a rotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GracePeriod {
     None,

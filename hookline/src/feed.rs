@@ -56,7 +56,8 @@ pub struct FeedPage {
     pub has_more: bool,
 }
 
-fn encode_cursor(seq: i64) -> String {
+/// The cursor for feed number `seq`.
+pub fn encode_cursor(seq: i64) -> String {
     format!("fc_{seq:x}")
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One message as the portal shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct InboxMessage {
     pub id: String,
     pub received_ms: i64,
@@ -25,6 +26,7 @@ pub struct InboxMessage {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct InboxView {
     pub url: String,
     pub messages: Vec<InboxMessage>,

@@ -146,6 +146,7 @@ impl NoticeInput {
 
 /// A published notice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct Notice {
     pub id: String,
     pub title: String,
@@ -160,6 +161,7 @@ pub struct Notice {
 
 /// A notice as a merchant sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct MerchantNotice {
     pub notice: Notice,
     /// The merchant's endpoints (both modes) still on the retiring version.

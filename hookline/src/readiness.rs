@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scenario {
     SignedEvent,
@@ -48,6 +49,7 @@ impl Scenario {
 
 /// One scenario's outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct ScenarioResult {
     pub scenario: Scenario,
     pub passed: bool,
@@ -56,6 +58,7 @@ pub struct ScenarioResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct ReadinessReport {
     pub endpoint_id: String,
     pub url: String,

@@ -306,6 +306,13 @@ impl Services {
         self.dispatcher.readiness_check(who.id, id).await
     }
 
+    /// The merchant's sandbox inbox (made on first use) and what it received.
+    pub async fn inbox(&self, who: &Merchant<'_>) -> Result<crate::inbox::InboxView> {
+        let url = crate::inbox::url(self.db(), self.clock(), &self.inbox_base, who.id).await?;
+        let messages = crate::inbox::messages(self.db(), who.id).await?;
+        Ok(crate::inbox::InboxView { url, messages })
+    }
+
     /// Sends an event again to its enabled endpoints. Answers how many
     /// deliveries were queued.
     pub async fn resend(&self, who: &Merchant<'_>, event_id: &str, reason: &str) -> Result<u64> {

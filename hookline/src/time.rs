@@ -25,9 +25,12 @@ pub fn format_input(ms: i64) -> String {
     )
 }
 
-/// Reads `2026-11-28T14:05` (seconds allowed) as UTC milliseconds.
+/// Reads `2026-11-28T14:05` (seconds and a trailing `Z` allowed) as UTC milliseconds.
 pub fn parse_input(raw: &str) -> Option<i64> {
-    let (date, clock) = raw.trim().split_once('T')?;
+    // RFC 3339 in UTC (`…Z`) reads the same.
+    let raw = raw.trim();
+    let raw = raw.strip_suffix('Z').unwrap_or(raw);
+    let (date, clock) = raw.split_once('T')?;
     let mut date = date.splitn(3, '-').map(str::parse::<i64>);
     let (y, m, d) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
     let mut clock = clock.splitn(3, ':').map(str::parse::<i64>);

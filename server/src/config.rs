@@ -182,6 +182,11 @@ pub struct SettingsArgs {
     /// percent above the threshold before another can be sent. [default: 10]
     #[arg(long, env = "HOOKLINE_BALANCE_REARM_PERCENT", global = true)]
     pub balance_rearm_percent: Option<u32>,
+
+    /// Requests a minute each merchant API key may make (all nodes
+    /// together). [default: 600]
+    #[arg(long, env = "HOOKLINE_API_RATE_PER_MINUTE", global = true)]
+    pub api_rate_per_minute: Option<u32>,
 }
 
 /// The same settings as read from the TOML file.
@@ -208,6 +213,7 @@ pub struct FileSettings {
     pub auto_disable_after_hours: Option<u64>,
     pub retention_days: Option<u64>,
     pub balance_rearm_percent: Option<u32>,
+    pub api_rate_per_minute: Option<u32>,
 }
 
 /// A setting that could not be used, and why.
@@ -287,6 +293,8 @@ pub struct Settings {
     pub dev: DevSettings,
     pub log_format: LogFormat,
     pub delivery: DeliverySettings,
+    /// Requests a minute per API key.
+    pub api_rate_per_minute: u32,
 }
 
 const S_DATABASE_URL: &str = "database URL (--database-url / HOOKLINE_DATABASE_URL)";
@@ -310,6 +318,7 @@ const S_RETENTION: &str = "retention (--retention-days / HOOKLINE_RETENTION_DAYS
 const S_REARM: &str =
     "balance re-arm margin (--balance-rearm-percent / HOOKLINE_BALANCE_REARM_PERCENT)";
 const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
+const S_API_RATE: &str = "API rate limit (--api-rate-per-minute / HOOKLINE_API_RATE_PER_MINUTE)";
 
 impl FileSettings {
     pub fn load(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -514,6 +523,13 @@ impl Settings {
             },
             log_format,
             delivery,
+            api_rate_per_minute: match args.api_rate_per_minute.or(file.api_rate_per_minute) {
+                None => 600,
+                Some(n @ 1..=1_000_000) => n,
+                Some(n) => {
+                    return Err(bad(S_API_RATE, format!("{n} is not between 1 and 1000000")));
+                }
+            },
         })
     }
 

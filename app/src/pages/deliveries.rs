@@ -47,6 +47,7 @@ pub fn query_from(p: &leptos_router::params::ParamsMap) -> LogQuery {
         to: get("to"),
         search: get("search"),
         cursor: get("cursor"),
+        limit: get("limit"),
     }
 }
 
@@ -60,6 +61,7 @@ pub fn query_string(q: &LogQuery) -> String {
         ("to", &q.to),
         ("search", &q.search),
         ("cursor", &q.cursor),
+        ("limit", &q.limit),
     ];
     let parts: Vec<String> = pairs
         .iter()

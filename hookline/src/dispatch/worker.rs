@@ -176,7 +176,7 @@ struct Attempted {
 }
 
 /// What "send test event" shows the merchant.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct TestDelivery {
     pub event_id: String,
     pub delivery_id: String,

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Rows per page of the delivery log.
 pub const PAGE_SIZE: usize = 50;
+/// The most rows one page may hold.
+pub const MAX_PAGE_SIZE: usize = 200;
 /// At most this many deliveries are put back in the queue by one recover.
 pub const MAX_RECOVER: i64 = 10_000;
 /// A recover sends at most this many deliveries per second.
@@ -18,6 +20,7 @@ pub const RECOVER_PER_SECOND: i64 = 10;
 
 /// Where a delivery stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Waiting for its next attempt.
@@ -63,6 +66,7 @@ impl DeliveryState {
 /// The delivery log's filters, as they appear in the page's URL. Empty
 /// strings mean "any".
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct LogQuery {
     #[serde(default)]
     pub endpoint: String,
@@ -81,10 +85,14 @@ pub struct LogQuery {
     /// Where the previous page ended.
     #[serde(default)]
     pub cursor: String,
+    /// Rows per page, 1 to [`MAX_PAGE_SIZE`]; empty means [`PAGE_SIZE`].
+    #[serde(default)]
+    pub limit: String,
 }
 
 /// One row of the delivery log: one event sent to one endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct LogRow {
     pub delivery_id: String,
     pub event_id: String,
@@ -104,6 +112,7 @@ pub struct LogRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct LogPage {
     pub rows: Vec<LogRow>,
     /// Pass as `cursor` for the next (older) page.
@@ -112,6 +121,7 @@ pub struct LogPage {
 
 /// One attempt as the event page's timeline shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct AttemptView {
     pub attempt_no: i64,
     pub started_ms: i64,
@@ -128,6 +138,7 @@ pub struct AttemptView {
 
 /// An event's delivery to one endpoint, with every attempt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct DeliveryDetail {
     pub delivery_id: String,
     pub endpoint_id: String,
@@ -140,6 +151,7 @@ pub struct DeliveryDetail {
 
 /// An event with its payload and every delivery of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct EventDetail {
     pub id: String,
     pub event_type: EventType,
@@ -155,6 +167,7 @@ pub struct EventDetail {
 /// What a merchant asks to recover: failed deliveries to one endpoint
 /// created in a time range (`datetime-local` values, UTC).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct RecoverInput {
     pub endpoint: String,
     pub from: String,
@@ -163,6 +176,7 @@ pub struct RecoverInput {
 
 /// How many failed deliveries a recover covers, and how long sending them takes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
 pub struct RecoverPlan {
     pub endpoint_id: String,
     pub endpoint_url: String,

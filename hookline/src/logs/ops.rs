@@ -2,8 +2,8 @@
 //! call is scoped to one merchant and mode: anything else is not found.
 
 use super::{
-    AttemptView, DeliveryDetail, DeliveryState, EventDetail, LogPage, LogQuery, LogRow, PAGE_SIZE,
-    RECOVER_PER_SECOND, RecoverInput, RecoverPlan,
+    AttemptView, DeliveryDetail, DeliveryState, EventDetail, LogPage, LogQuery, LogRow,
+    MAX_PAGE_SIZE, PAGE_SIZE, RECOVER_PER_SECOND, RecoverInput, RecoverPlan,
 };
 use crate::clock::Clock;
 use crate::endpoints;
@@ -89,6 +89,16 @@ pub async fn page(db: &Db, merchant_id: &str, mode: Mode, q: &LogQuery) -> Resul
         }
         None => None,
     };
+    let size = match non_empty(&q.limit) {
+        None => PAGE_SIZE,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                errors.add("limit", format!("Ask for 1 to {MAX_PAGE_SIZE} rows."));
+                PAGE_SIZE
+            }
+        },
+    };
     errors.into_result(())?;
     let filter = LogFilter {
         merchant_id,
@@ -100,11 +110,11 @@ pub async fn page(db: &Db, merchant_id: &str, mode: Mode, q: &LogQuery) -> Resul
         to_ms,
         search: non_empty(&q.search),
         before,
-        limit: PAGE_SIZE as i64 + 1,
+        limit: size as i64 + 1,
     };
     let mut raw = store::page(db, &filter).await?;
-    let next_cursor = (raw.len() > PAGE_SIZE).then(|| cursor_of(&raw[PAGE_SIZE - 1]));
-    raw.truncate(PAGE_SIZE);
+    let next_cursor = (raw.len() > size).then(|| cursor_of(&raw[size - 1]));
+    raw.truncate(size);
     let rows = raw
         .into_iter()
         .map(|r| {

@@ -75,6 +75,11 @@ backend_tests! {
         assert!(first.rows.windows(2).all(|w| (w[0].created_ms, &w[0].delivery_id) > (w[1].created_ms, &w[1].delivery_id)));
         let cursor = first.next_cursor.clone().expect("a second page");
         let second = logs::page(&t.db, &acme, Mode::Live, &LogQuery { cursor, ..query() }).await.unwrap();
+        let two = logs::page(&t.db, &acme, Mode::Live, &LogQuery { limit: "2".into(), ..query() }).await.unwrap();
+        assert_eq!(two.rows.len(), 2);
+        assert!(two.next_cursor.is_some());
+        let Err(hookline::Error::Validation(fields)) = logs::page(&t.db, &acme, Mode::Live, &LogQuery { limit: "500".into(), ..query() }).await else { panic!("limit") };
+        assert!(fields.get("limit").is_some());
         assert_eq!(second.rows.len(), 61 - PAGE_SIZE);
         assert!(second.next_cursor.is_none());
         assert!(second.rows.iter().all(|r| !first.rows.iter().any(|f| f.delivery_id == r.delivery_id)));

@@ -34,15 +34,38 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
     }
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(body: Body, limit: usize) -> Result<T, Problem> {
-    let bytes: Bytes = to_bytes(body, limit).await.map_err(|_| {
+async fn read_bytes(body: Body, limit: usize) -> Result<Bytes, Problem> {
+    to_bytes(body, limit).await.map_err(|_| {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Payload too large",
             format!("the request body may be at most {limit} bytes"),
         )
-    })?;
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(
+    })
+}
+
+/// Reads a JSON body; a field of the wrong shape is a 422 naming it.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    body: Body,
+    limit: usize,
+) -> Result<T, Problem> {
+    parse_json(&read_bytes(body, limit).await?)
+}
+
+/// Like [`read_json`], with an empty body meaning the defaults.
+pub(crate) async fn read_json_or_default<T: serde::de::DeserializeOwned + Default>(
+    body: Body,
+    limit: usize,
+) -> Result<T, Problem> {
+    let bytes = read_bytes(body, limit).await?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_json(&bytes)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).map_err(
         |e| {
             let path = e.path().to_string();
             let field = if path == "." { "body".to_owned() } else { path };

@@ -1,9 +1,10 @@
 //! The HTTP surface: portal pages, server functions, health checks, and the
 //! layers every request passes through.
 
+pub mod api;
 mod health;
 pub mod inbox;
-mod ingest;
+pub(crate) mod ingest;
 mod metrics;
 pub mod problem;
 mod schemas;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub publisher: Arc<Publisher>,
     pub balance_rearm_percent: u32,
+    #[from_ref(skip)]
+    pub api_rate_per_minute: u32,
 }
 
 pub async fn router(
@@ -60,6 +63,7 @@ pub async fn router(
         metrics,
         publisher: Arc::new(Publisher::new(portal.db.clone())),
         balance_rearm_percent: settings.delivery.balance_rearm_percent,
+        api_rate_per_minute: settings.api_rate_per_minute,
     };
 
     let store = DbSessionStore::new(&portal.db)
@@ -90,6 +94,7 @@ pub async fn router(
         .route("/metrics", get(metrics::metrics))
         .route("/schemas", get(schemas::index))
         .route("/schemas/{version}/{file}", get(schemas::schema))
+        .merge(api::router(&state))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

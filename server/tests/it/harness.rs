@@ -27,6 +27,8 @@ pub struct Options {
     pub public_origin: Option<String>,
     /// The development settings that let deliveries reach loopback receivers.
     pub dev_destinations: bool,
+    /// Requests a minute per API key; the server's default when `None`.
+    pub api_rate_per_minute: Option<u32>,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             },
             public_origin: None,
             dev_destinations: false,
+            api_rate_per_minute: None,
         }
     }
 }
@@ -64,6 +67,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             ingest_token: Some(ingest_token.clone()),
             dev_allow_http: Some(options.dev_destinations),
             dev_allow_private: Some(options.dev_destinations),
+            api_rate_per_minute: options.api_rate_per_minute,
             ..SettingsArgs::default()
         },
         FileSettings::default(),
@@ -173,6 +177,42 @@ impl TestApp {
             req = req.header("idempotency-key", key);
         }
         req.send().await.expect("request reaches the server")
+    }
+
+    /// Creates an API key through the portal for the client's merchant, in
+    /// the portal's current mode; answers the key.
+    pub async fn api_key(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        allowlist: &str,
+        read_secrets: bool,
+    ) -> String {
+        let read = if read_secrets { "true" } else { "false" };
+        let res = self
+            .call(
+                client,
+                "create_api_key",
+                &[
+                    ("name", name),
+                    ("allowlist", allowlist),
+                    ("read_secrets", read),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "create key");
+        let body: Value = res.json().await.unwrap();
+        body["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// A REST API request with `key` (none when empty).
+    pub fn api(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::RequestBuilder {
+        let req = reqwest::Client::new().request(method, self.url(path));
+        if key.is_empty() {
+            req
+        } else {
+            req.bearer_auth(key)
+        }
     }
 
     pub async fn login(

@@ -1,0 +1,128 @@
+//! `Idempotency-Key` on every POST: the first request with a key runs and
+//! its answer is kept for 24 hours; a repeat with the same body gets that
+//! answer again (`Idempotent-Replayed: true`), a repeat while the first
+//! still runs gets 409, and the same key with another body gets 422.
+
+use super::ApiCaller;
+use crate::http::AppState;
+use crate::http::problem::Problem;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hookline::FieldErrors;
+use hookline::api_keys::{self, Idempotency};
+use sha2::{Digest, Sha256};
+
+/// The largest request body the API reads.
+pub const MAX_BODY: usize = 1024 * 1024;
+/// The largest answer kept for replay.
+const MAX_KEPT: usize = 4 * 1024 * 1024;
+
+pub async fn idempotent_posts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let key = match req.headers().get("idempotency-key") {
+        None => return next.run(req).await,
+        Some(v) => {
+            let checked = v
+                .to_str()
+                .map_err(|_| "must be printable ASCII".to_owned())
+                .and_then(|k| hookline::ingest::check_idempotency_key(k).map(|()| k.to_owned()));
+            match checked {
+                Ok(k) => k,
+                Err(message) => {
+                    return Problem::invalid(FieldErrors::single("Idempotency-Key", message))
+                        .into_response();
+                }
+            }
+        }
+    };
+    let Some(caller) = req.extensions().get::<ApiCaller>().cloned() else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload too large",
+            format!("the request body may be at most {MAX_BODY} bytes"),
+        )
+        .into_response();
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update([0]);
+    hasher.update(&bytes);
+    let hash: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let db = &state.portal.db;
+    let key_id = &caller.caller.key_id;
+    match api_keys::begin_idempotent(db, &*state.portal.clock, key_id, &key, &hash).await {
+        Err(e) => return Problem::from(e).into_response(),
+        Ok(Idempotency::Mismatch) => {
+            return Problem::invalid(FieldErrors::single(
+                "Idempotency-Key",
+                "was already used for a different request; use a new key for a new request",
+            ))
+            .into_response();
+        }
+        Ok(Idempotency::InProgress) => {
+            return Problem::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                "A request with this Idempotency-Key is still running; retry in a moment.",
+            )
+            .into_response();
+        }
+        Ok(Idempotency::Replay(status, body)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut res = (status, body).into_response();
+            let kind = if status.is_success() {
+                "application/json"
+            } else {
+                "application/problem+json"
+            };
+            res.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            res.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return res;
+        }
+        Ok(Idempotency::Fresh) => {}
+    }
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = res.status();
+    if status.is_server_error() {
+        // Not the caller's fault: let a retry run the request again.
+        if let Err(e) = api_keys::abandon_idempotent(db, key_id, &key).await {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_KEPT).await else {
+        tracing::error!("an API answer was too large to keep for replay");
+        let _ = api_keys::abandon_idempotent(db, key_id, &key).await;
+        return Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            "something went wrong on our side",
+        )
+        .into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Err(e) = api_keys::finish_idempotent(db, key_id, &key, status.as_u16(), &text).await {
+        tracing::warn!(error = %e, "could not keep an answer for replay");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,141 @@
+//! The merchant REST API under `/v1/`: API keys as bearer tokens, the same
+//! operations as the portal (`hookline::service`), problem details (RFC 9457)
+//! for errors, cursor pagination, `Idempotency-Key` on every POST, a rate
+//! limit per key, request ids, and an OpenAPI 3.1 document generated from
+//! the operation table below, which also builds the router: a route cannot
+//! exist without its documentation.
+
+mod auth;
+mod endpoints;
+mod events;
+mod idempotency;
+mod inbox;
+pub mod openapi;
+
+use crate::http::AppState;
+use crate::http::problem::Problem;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::MethodRouter;
+use hookline::FieldErrors;
+use hookline::api_keys::Caller;
+use hookline::audit::Actor;
+use hookline::service::Merchant;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use tracing::Instrument;
+
+/// The caller of an API request, set by [`auth::authenticate`].
+#[derive(Clone, Debug)]
+pub struct ApiCaller {
+    pub caller: Caller,
+    pub actor: Actor,
+}
+
+impl ApiCaller {
+    pub fn merchant(&self) -> Merchant<'_> {
+        Merchant {
+            id: &self.caller.merchant_id,
+            mode: self.caller.mode,
+            actor: &self.actor,
+        }
+    }
+}
+
+/// A list of items.
+#[derive(Serialize, JsonSchema)]
+pub struct List<T> {
+    pub data: Vec<T>,
+}
+
+/// A schema for the document, from a Rust type.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+pub fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
+/// One operation of the API: how it is routed and how it is documented.
+pub struct Op {
+    pub method: Method,
+    /// In axum's syntax, which is also OpenAPI's: `/v1/endpoints/{id}`.
+    pub path: &'static str,
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub description: &'static str,
+    /// Query parameters: name, description.
+    pub query: &'static [(&'static str, &'static str)],
+    pub request: Option<SchemaFn>,
+    pub request_example: Option<fn() -> serde_json::Value>,
+    /// The success status and its body (`None` for 204).
+    pub response: (u16, Option<SchemaFn>),
+    pub handler: fn() -> MethodRouter<AppState>,
+}
+
+/// Every operation of the API.
+pub fn ops() -> Vec<Op> {
+    let mut ops = endpoints::ops();
+    ops.extend(events::ops());
+    ops.extend(inbox::ops());
+    ops
+}
+
+/// The `/v1/` routes: the document (public) and every operation (behind a key).
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
+    for op in ops() {
+        let route = (op.handler)();
+        let merged = match by_path.remove(op.path) {
+            Some(existing) => existing.merge(route),
+            None => route,
+        };
+        by_path.insert(op.path, merged);
+    }
+    let mut protected = Router::new();
+    for (path, route) in by_path {
+        protected = protected.route(path, route);
+    }
+    let protected = protected
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent_posts,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    Router::new()
+        .route("/v1/openapi.json", axum::routing::get(openapi::serve))
+        .merge(protected)
+        .layer(axum::middleware::from_fn(request_id))
+}
+
+/// Gives each API request an id (the caller's `X-Request-Id` when it is
+/// sensible, a fresh one otherwise): in the response and in every log line.
+async fn request_id(req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| format!("req_{}", uuid::Uuid::now_v7().simple()));
+    let span = tracing::info_span!("api", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut res = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| tracing::info!(status = res.status().as_u16(), "api request"));
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", value);
+    }
+    res
+}
+
+/// Reads the query string into `T`, naming what is wrong.
+pub fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, Problem> {
+    axum::extract::Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| Problem::invalid(FieldErrors::single("query", e.body_text())))
+}
