@@ -46,7 +46,7 @@ setup-test: postgres
 	  echo "Installing Chromium from Debian"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; fi
 	@command -v chromium >/dev/null || { echo "Chromium is required for the portal tests and could not be installed"; exit 1; }
-	@if [ ! -d end2end/node_modules/@playwright/test ]; then \
+	@if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/@apidevtools/swagger-parser ]; then \
 	  echo "Installing the end-to-end test packages"; (cd end2end && npm ci --no-audit --no-fund); fi
 
 # PostgreSQL backs half of the integration tests; start the local cluster if it is down.
