@@ -302,6 +302,72 @@ backend_tests! {
         assert_eq!(app.api(Method::GET, "/v1/endpoints", &other).send().await.unwrap().status(), 200, "per key");
     }
 
+    async fn every_route_refuses_missing_revoked_foreign_and_fenced_keys(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let globex = app.merchant("Globex", "ops@globex.example").await;
+        let acme_id = merchant_id(&app, &acme).await;
+        let key = app.api_key(&acme, "owner", "", true).await;
+        let revoked = app.api_key(&acme, "old", "", true).await;
+        let fenced = app.api_key(&acme, "office", "203.0.113.0/24", true).await;
+        let theirs = app.api_key(&globex, "globex", "", true).await;
+        call(&app, &acme, "set_mode", &[("mode", "live")]).await;
+        let live = app.api_key(&acme, "live", "", true).await;
+        let (_, keys) = call(&app, &acme, "list_api_keys", &[]).await;
+        let old = keys.as_array().unwrap().iter().find(|k| k["name"] == "old").unwrap()["id"].as_str().unwrap().to_owned();
+        call(&app, &acme, "revoke_api_key", &[("id", &old)]).await;
+
+        let (_, created) = answer(app.api(Method::POST, "/v1/endpoints", &key)
+            .json(&json!({"url": "https://hooks.acme.example/in", "event_types": ["payin.succeeded"]})).send().await.unwrap()).await;
+        let endpoint = created["endpoint"]["id"].as_str().unwrap().to_owned();
+        let event = publish(&app, &acme_id, "sandbox").await;
+        let notice = hookline::notices::publish(&app.db, &*app.clock, "help@hookline.example", &hookline::notices::NoticeInput {
+            title: "For Acme".into(), body: "Only Acme sees this.".into(), effective_date: "2027-01-01".into(),
+            audience: "chosen".into(), merchants: acme_id.clone(), retiring_version: String::new(),
+        }).await.unwrap();
+
+        for op in server::http::api::ops() {
+            let id = if op.path.starts_with("/v1/endpoints/") {
+                endpoint.as_str()
+            } else if op.path.starts_with("/v1/events/") {
+                event.as_str()
+            } else {
+                notice.id.as_str()
+            };
+            let path = op.path.replace("{id}", id);
+            let send = |k: &str| {
+                let mut req = app.api(op.method.clone(), &path, k);
+                if let Some(example) = op.request_example {
+                    req = req.json(&example());
+                }
+                req.send()
+            };
+            let what = format!("{} {}", op.method, op.path);
+            assert_eq!(send("").await.unwrap().status(), 401, "{what} without a key");
+            assert_eq!(send(&revoked).await.unwrap().status(), 401, "{what} with a revoked key");
+            assert_eq!(send(&fenced).await.unwrap().status(), 403, "{what} from outside the allowlist");
+            let foreign = [("another merchant's key", theirs.as_str()), ("the other mode's key", live.as_str())];
+            for (who, k) in foreign {
+                // Notices are per merchant, not per mode.
+                if who == "the other mode's key" && op.path.starts_with("/v1/notices/") {
+                    continue;
+                }
+                let res = send(k).await.unwrap();
+                let status = res.status().as_u16();
+                if op.path.contains("{id}") {
+                    assert_eq!(status, 404, "{what} with {who}");
+                } else {
+                    assert!(status < 300, "{what} with {who}: {status}");
+                    let body = res.text().await.unwrap();
+                    assert!(!body.contains(&endpoint) && !body.contains(&event), "{what} with {who} shows nothing of Acme's sandbox");
+                }
+            }
+        }
+        let (_, entries) = call(&app, &acme, "my_audit", &[("query[action]", "api_key_refused")]).await;
+        assert_eq!(entries.as_array().unwrap().len(), server::http::api::ops().len(), "every refusal is audited");
+        assert_eq!(app.api(Method::GET, &format!("/v1/endpoints/{endpoint}"), &key).send().await.unwrap().status(), 200, "still there");
+    }
+
     async fn the_openapi_document_lists_every_route_with_its_schemas(backend) {
         let app = spawn_app_with(backend, Options::default()).await;
         let res = app.api(Method::GET, "/v1/openapi.json", "").send().await.unwrap();

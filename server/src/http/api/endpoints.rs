@@ -286,12 +286,14 @@ async fn recover(
     body: Body,
 ) -> Answer<RecoverPlan> {
     let r: Recover = read_json(body, MAX_BODY).await?;
+    let services = state.portal.services();
+    // Another merchant's (or mode's) endpoint is not found, as on every path.
+    services.endpoint(&c.merchant(), &id).await?;
     let input = RecoverInput {
         endpoint: id,
         from: r.from,
         to: r.to,
     };
-    let services = state.portal.services();
     let plan = if r.dry_run {
         hookline::logs::ops::recover_preview(
             &state.portal.db,
