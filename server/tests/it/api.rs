@@ -396,6 +396,28 @@ backend_tests! {
             assert!(schemas.contains_key(name), "{name} is defined");
         }
         assert!(schemas.contains_key("EndpointSummary") && schemas.contains_key("FeedPage"));
+        // Every example matches its schema.
+        let mut checked = 0;
+        for op in &ops {
+            let entry = &doc["paths"][op.path][op.method.as_str().to_ascii_lowercase()];
+            let mut pairs = vec![
+                entry["responses"][op.response.0.to_string()]["content"]["application/json"].clone(),
+                entry["responses"]["422"]["content"]["application/problem+json"].clone(),
+            ];
+            pairs.push(entry["requestBody"]["content"]["application/json"].clone());
+            for content in pairs {
+                let (Some(schema), Some(example)) = (content.get("schema"), content.get("example")) else { continue };
+                let mut root = schema.clone();
+                if let Some(obj) = root.as_object_mut() {
+                    obj.insert("components".into(), doc["components"].clone());
+                }
+                let validator = jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("{}: {e}", op.id));
+                let errors: Vec<String> = validator.iter_errors(example).map(|e| e.to_string()).collect();
+                assert!(errors.is_empty(), "{} example: {errors:?}", op.id);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 25, "{checked} examples checked");
         assert_eq!(app.api(Method::GET, "/v1/nothing-here", "").send().await.unwrap().status(), 404);
     }
 }

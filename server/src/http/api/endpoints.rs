@@ -320,6 +320,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<List<EndpointSummary>>)),
+            response_example: Some(super::examples::endpoint_list),
             handler: || get(list),
         },
         Op {
@@ -335,6 +336,7 @@ pub fn ops() -> Vec<Op> {
                        "event_types": ["payin.succeeded", "refund.updated"], "allowlist": []})
             }),
             response: (201, Some(schema::<EndpointSummary>)),
+            response_example: Some(super::examples::endpoint),
             handler: || post(create),
         },
         Op {
@@ -347,6 +349,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<EndpointSummary>)),
+            response_example: Some(super::examples::endpoint),
             handler: || get(read),
         },
         Op {
@@ -359,6 +362,7 @@ pub fn ops() -> Vec<Op> {
             request: Some(schema::<EndpointChanges>),
             request_example: Some(|| json!({"event_types": ["payin.succeeded", "payin.failed"]})),
             response: (200, Some(schema::<EndpointSummary>)),
+            response_example: Some(super::examples::endpoint),
             handler: || patch(change),
         },
         Op {
@@ -371,6 +375,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (204, None),
+            response_example: None,
             handler: || delete(remove),
         },
         Op {
@@ -383,6 +388,7 @@ pub fn ops() -> Vec<Op> {
             request: Some(schema::<Enable>),
             request_example: Some(|| json!({"held": "deliver"})),
             response: (200, Some(schema::<Released>)),
+            response_example: None,
             handler: || post(enable),
         },
         Op {
@@ -395,6 +401,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<EndpointSummary>)),
+            response_example: None,
             handler: || post(disable),
         },
         Op {
@@ -407,6 +414,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<Secret>)),
+            response_example: None,
             handler: || get(secret),
         },
         Op {
@@ -419,6 +427,7 @@ pub fn ops() -> Vec<Op> {
             request: Some(schema::<Rotate>),
             request_example: Some(|| json!({"grace": "one_day"})),
             response: (200, Some(schema::<List<SecretInfo>>)),
+            response_example: None,
             handler: || post(rotate),
         },
         Op {
@@ -431,6 +440,7 @@ pub fn ops() -> Vec<Op> {
             request: Some(schema::<TestEvent>),
             request_example: Some(|| json!({"event_type": "payin.succeeded"})),
             response: (200, Some(schema::<TestDelivery>)),
+            response_example: None,
             handler: || post(test),
         },
         Op {
@@ -443,6 +453,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<ReadinessReport>)),
+            response_example: None,
             handler: || post(readiness),
         },
         Op {
@@ -457,6 +468,7 @@ pub fn ops() -> Vec<Op> {
                 || json!({"from": "2026-11-28T00:00:00Z", "to": "2026-11-28T12:00:00Z", "dry_run": true}),
             ),
             response: (200, Some(schema::<RecoverPlan>)),
+            response_example: None,
             handler: || post(recover),
         },
     ]

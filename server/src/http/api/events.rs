@@ -107,6 +107,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<LogPage>)),
+            response_example: Some(super::examples::log_page),
             handler: || get(deliveries),
         },
         Op {
@@ -125,6 +126,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<FeedPage>)),
+            response_example: Some(super::examples::feed_page),
             handler: || get(feed),
         },
         Op {
@@ -137,6 +139,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<EventDetail>)),
+            response_example: None,
             handler: || get(event),
         },
         Op {
@@ -149,6 +152,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<Queued>)),
+            response_example: None,
             handler: || post(resend),
         },
     ]

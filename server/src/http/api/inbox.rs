@@ -54,6 +54,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<InboxView>)),
+            response_example: None,
             handler: || get(inbox),
         },
         Op {
@@ -66,6 +67,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (200, Some(schema::<List<MerchantNotice>>)),
+            response_example: None,
             handler: || get(notices),
         },
         Op {
@@ -78,6 +80,7 @@ pub fn ops() -> Vec<Op> {
             request: None,
             request_example: None,
             response: (204, None),
+            response_example: None,
             handler: || post(acknowledge),
         },
     ]

@@ -8,6 +8,7 @@
 mod auth;
 mod endpoints;
 mod events;
+mod examples;
 mod idempotency;
 mod inbox;
 pub mod openapi;
@@ -73,6 +74,7 @@ pub struct Op {
     pub request_example: Option<fn() -> serde_json::Value>,
     /// The success status and its body (`None` for 204).
     pub response: (u16, Option<SchemaFn>),
+    pub response_example: Option<fn() -> serde_json::Value>,
     pub handler: fn() -> MethodRouter<AppState>,
 }
 

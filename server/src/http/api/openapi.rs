@@ -69,7 +69,11 @@ fn operation(op: &Op, g: &mut schemars::SchemaGenerator, problem: &Value) -> Val
     let (status, body) = op.response;
     let mut success = json!({"description": "Success"});
     if let Some(body) = body {
-        success["content"] = json!({"application/json": {"schema": body(g).to_value()}});
+        let mut content = json!({"schema": body(g).to_value()});
+        if let Some(example) = op.response_example {
+            content["example"] = example();
+        }
+        success["content"] = json!({"application/json": content});
     }
     let mut responses = Map::new();
     responses.insert(status.to_string(), success);
@@ -87,9 +91,13 @@ fn operation(op: &Op, g: &mut schemars::SchemaGenerator, problem: &Value) -> Val
         ("422", "A field is wrong; `errors` names it"),
         ("429", "Too many requests for this key; see `Retry-After`"),
     ] {
+        let mut content = problem_content.clone();
+        if code == "422" {
+            content["application/problem+json"]["example"] = super::examples::problem();
+        }
         responses.insert(
             code.to_owned(),
-            json!({"description": what, "content": problem_content.clone()}),
+            json!({"description": what, "content": content}),
         );
     }
     let mut operation = json!({
