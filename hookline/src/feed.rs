@@ -112,11 +112,14 @@ mod ops {
                     tx.commit().await?;
                     n
                 }
-                Db::Sqlite(pool) => sqlx::query(NUMBER)
-                    .bind(STEP)
-                    .execute(pool)
-                    .await?
-                    .rows_affected(),
+                Db::Sqlite(pool) => {
+                    let _turn = db.write_turn().await;
+                    sqlx::query(NUMBER)
+                        .bind(STEP)
+                        .execute(pool)
+                        .await?
+                        .rows_affected()
+                }
             };
             total += n;
             if n < STEP as u64 {

@@ -227,13 +227,13 @@ impl Dispatcher {
                 .endpoint(&delivery.endpoint_id, self.max_per_endpoint);
             tasks.spawn(async move {
                 // Endpoint first: waiting on a busy endpoint holds no node slot.
-                let (Ok(_endpoint_slot), Ok(_node_slot)) = (
+                let (Ok(endpoint_slot), Ok(_node_slot)) = (
                     endpoint.running.clone().acquire_owned().await,
                     node.acquire_owned().await,
                 ) else {
                     return;
                 };
-                this.attempt_logged(&delivery, &lease).await;
+                this.attempt_logged(&delivery, &lease, endpoint_slot).await;
             });
         }
         while tasks.join_next().await.is_some() {}
@@ -304,8 +304,8 @@ impl Dispatcher {
                         }
                         return;
                     };
-                    if let Ok(_running) = endpoint.running.clone().acquire_owned().await {
-                        this.attempt_logged(&delivery, &lease).await;
+                    if let Ok(running) = endpoint.running.clone().acquire_owned().await {
+                        this.attempt_logged(&delivery, &lease, running).await;
                     }
                 });
             }
@@ -358,8 +358,13 @@ impl Dispatcher {
             .map_err(|e| Error::Internal(format!("recording a delivery: {e}")))
     }
 
-    async fn attempt_logged(&self, delivery: &Claimed, lease: &Lease) {
-        if let Err(e) = self.attempt(delivery, lease).await {
+    async fn attempt_logged(
+        &self,
+        delivery: &Claimed,
+        lease: &Lease,
+        endpoint_slot: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        if let Err(e) = self.attempt(delivery, lease, endpoint_slot).await {
             // The lease runs out and the delivery is tried again: nothing is lost.
             tracing::warn!(delivery_id = %delivery.id, error = %e, "attempt could not be recorded");
         }
@@ -369,7 +374,12 @@ impl Dispatcher {
     /// again on the retry schedule, failed after the last attempt, or held
     /// because the endpoint is disabled. An endpoint whose breaker is open is
     /// not tried: its delivery waits for the breaker, without using an attempt.
-    async fn attempt(&self, delivery: &Claimed, lease: &Lease) -> Result<()> {
+    async fn attempt(
+        &self,
+        delivery: &Claimed,
+        lease: &Lease,
+        endpoint_slot: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<()> {
         let Some(endpoint) = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?
         else {
             // A deleted endpoint's deliveries end here; its logs stay.
@@ -442,6 +452,9 @@ impl Dispatcher {
                 tracing::warn!(endpoint_id = %endpoint.row.id, "endpoint failing for the whole auto-disable period: disabled, its deliveries held");
             }
         }
+        // The endpoint's health is up to date, which is all the next request
+        // to it needs; waiting for the outcome's commit needs no slot of its.
+        drop(endpoint_slot);
         let kept = self
             .record(Finished {
                 attempt: Some(done.record.clone()),

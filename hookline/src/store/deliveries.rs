@@ -43,6 +43,7 @@ pub async fn claim_due(db: &Db, now: Millis, lease: &Lease, limit: i64) -> Resul
            ORDER BY d.next_attempt_ms, d.id LIMIT $4 {lock}) \
          RETURNING id, event_id, endpoint_id, attempts"
     );
+    let _turn = db.write_turn().await;
     let mut claimed = on_db!(db, |pool| {
         sqlx::query_as::<_, Claimed>(&sql)
             .bind(&lease.owner)
@@ -104,6 +105,7 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
     let insert = format!(
         "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
+    let _turn = db.write_turn().await;
     let mut kept = Vec::with_capacity(items.len());
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;

@@ -60,6 +60,7 @@ pub async fn insert_many(
     db: &Db,
     items: &[(&EventRow, Option<Idempotency<'_>>)],
 ) -> Result<Vec<std::result::Result<Inserted, String>>> {
+    let _turn = db.write_turn().await;
     let backend = db.backend();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;

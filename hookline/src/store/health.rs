@@ -59,6 +59,7 @@ pub async fn claim_probe(
     now: Millis,
     probe_until: Millis,
 ) -> Result<bool> {
+    let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
         sqlx::query(
             "UPDATE endpoints SET breaker_until_ms = $1 \
@@ -76,6 +77,7 @@ pub async fn claim_probe(
 
 /// A success closes the breaker and ends any run of failures.
 pub async fn record_success(db: &Db, endpoint_id: &str, now: Millis) -> Result<()> {
+    let _turn = db.write_turn().await;
     on_db!(db, |pool| {
         sqlx::query(
             "UPDATE endpoints SET consecutive_failures = 0, breaker_until_ms = NULL, \
@@ -98,6 +100,7 @@ pub async fn record_failure(
     threshold: i64,
     breaker_until: Millis,
 ) -> Result<(i64, Millis)> {
+    let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
         sqlx::query_as::<_, (i64, i64)>(
             "UPDATE endpoints SET consecutive_failures = consecutive_failures + 1, \
@@ -123,6 +126,7 @@ pub async fn disable(
     reason: DisabledReason,
     now: Millis,
 ) -> Result<u64> {
+    let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query(
@@ -162,6 +166,7 @@ pub enum HeldDeliveries {
 /// Enables the endpoint with a clean health record and releases its held
 /// deliveries. Answers how many were released.
 pub async fn enable(db: &Db, endpoint_id: &str, held: HeldDeliveries, now: Millis) -> Result<u64> {
+    let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         sqlx::query(

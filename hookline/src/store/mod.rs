@@ -38,6 +38,38 @@ macro_rules! on_db {
     };
 }
 
+impl Db {
+    /// Takes this process's turn to write to a SQLite database (PostgreSQL
+    /// needs none). SQLite lets one writer in at a time, and writers that
+    /// collide wait in its busy handler, which sleeps in growing steps (up to
+    /// 100 ms) and leaves the lock idle while they sleep: under load the
+    /// ingest writer, the claimer and the recorder spent most of their time
+    /// there. Queued here, the lock passes from one to the next at once.
+    /// Hold the turn for one transaction only, never across another call
+    /// that takes it.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self {
+            Db::Sqlite(pool) => Some(sqlite_turn(pool).lock_owned().await),
+            Db::Postgres(_) => None,
+        }
+    }
+}
+
+/// One queue per SQLite file, shared by every pool on it in this process.
+fn sqlite_turn(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Turns = Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>;
+    static TURNS: OnceLock<Turns> = OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let mut turns = TURNS
+        .get_or_init(Turns::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    turns.entry(file).or_default().clone()
+}
+
 /// Which database a URL points at, decided before connecting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
