@@ -57,7 +57,13 @@ export async function startReceiver(status: (r: Received) => number = () => 200)
   return {
     url: `http://127.0.0.1:${address.port}/hook`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Drops kept-alive connections too: Hookline's delivery client may still
+    // hold one open, and close() alone would wait for it.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
