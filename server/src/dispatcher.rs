@@ -45,7 +45,8 @@ pub fn build(
         lease: settings.delivery.lease,
         batch_size: 100,
         max_in_flight: 64,
-        max_per_endpoint: 8,
+        // A quarter of it until the endpoint has answered well (see EndpointGate).
+        max_per_endpoint: 32,
         metrics,
         breaker: BreakerPolicy {
             disable_after: settings.delivery.auto_disable_after,

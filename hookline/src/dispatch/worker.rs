@@ -119,9 +119,45 @@ pub struct Gates {
 
 /// One endpoint's limits on this node: attempts in flight, and deliveries
 /// waiting here for one of those slots (in flight ones included).
+///
+/// An endpoint starts cautious, and is cautious again after a failure: each
+/// attempt then takes several permits, so it has a quarter of the limit in
+/// flight. Only an endpoint that answers well gets the whole limit, so a
+/// dead one cannot hold many node slots while its requests time out.
 struct EndpointGate {
     running: Arc<Semaphore>,
     queue: Arc<Semaphore>,
+    cautious: std::sync::atomic::AtomicBool,
+    cautious_weight: u32,
+}
+
+impl EndpointGate {
+    async fn slot(self: &Arc<Self>) -> Option<EndpointSlot> {
+        let weight = if self.cautious.load(std::sync::atomic::Ordering::Relaxed) {
+            self.cautious_weight
+        } else {
+            1
+        };
+        let permit = self.running.clone().acquire_many_owned(weight).await.ok()?;
+        Some(EndpointSlot {
+            _permit: permit,
+            gate: self.clone(),
+        })
+    }
+}
+
+/// A request in flight to an endpoint. Say how it went with [`EndpointSlot::answered`].
+struct EndpointSlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    gate: Arc<EndpointGate>,
+}
+
+impl EndpointSlot {
+    fn answered(&self, well: bool) {
+        self.gate
+            .cautious
+            .store(!well, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// One finished delivery waiting for the recorder, and who to tell.
@@ -144,11 +180,14 @@ impl Gates {
             map.retain(|_, s| Arc::strong_count(s) > 1);
         }
         let limit = limit.max(1);
+        let cautious_limit = (limit / 4).max(1);
         map.entry(id.to_owned())
             .or_insert_with(|| {
                 Arc::new(EndpointGate {
                     running: Arc::new(Semaphore::new(limit)),
                     queue: Arc::new(Semaphore::new(limit * 4)),
+                    cautious: std::sync::atomic::AtomicBool::new(true),
+                    cautious_weight: u32::try_from(limit / cautious_limit).unwrap_or(1),
                 })
             })
             .clone()
@@ -227,10 +266,9 @@ impl Dispatcher {
                 .endpoint(&delivery.endpoint_id, self.max_per_endpoint);
             tasks.spawn(async move {
                 // Endpoint first: waiting on a busy endpoint holds no node slot.
-                let (Ok(endpoint_slot), Ok(_node_slot)) = (
-                    endpoint.running.clone().acquire_owned().await,
-                    node.acquire_owned().await,
-                ) else {
+                let (Some(endpoint_slot), Ok(_node_slot)) =
+                    (endpoint.slot().await, node.acquire_owned().await)
+                else {
                     return;
                 };
                 this.attempt_logged(&delivery, &lease, endpoint_slot).await;
@@ -304,7 +342,7 @@ impl Dispatcher {
                         }
                         return;
                     };
-                    if let Ok(running) = endpoint.running.clone().acquire_owned().await {
+                    if let Some(running) = endpoint.slot().await {
                         this.attempt_logged(&delivery, &lease, running).await;
                     }
                 });
@@ -358,12 +396,7 @@ impl Dispatcher {
             .map_err(|e| Error::Internal(format!("recording a delivery: {e}")))
     }
 
-    async fn attempt_logged(
-        &self,
-        delivery: &Claimed,
-        lease: &Lease,
-        endpoint_slot: tokio::sync::OwnedSemaphorePermit,
-    ) {
+    async fn attempt_logged(&self, delivery: &Claimed, lease: &Lease, endpoint_slot: EndpointSlot) {
         if let Err(e) = self.attempt(delivery, lease, endpoint_slot).await {
             // The lease runs out and the delivery is tried again: nothing is lost.
             tracing::warn!(delivery_id = %delivery.id, error = %e, "attempt could not be recorded");
@@ -378,7 +411,7 @@ impl Dispatcher {
         &self,
         delivery: &Claimed,
         lease: &Lease,
-        endpoint_slot: tokio::sync::OwnedSemaphorePermit,
+        endpoint_slot: EndpointSlot,
     ) -> Result<()> {
         let Some(endpoint) = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?
         else {
@@ -409,6 +442,7 @@ impl Dispatcher {
         }
 
         let done = self.attempt_once(delivery, &endpoint.row).await?;
+        endpoint_slot.answered(done.success);
         let now = self.clock.now_ms();
         let mut outcome = if done.success {
             Outcome::Succeeded

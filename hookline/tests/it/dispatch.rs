@@ -187,15 +187,27 @@ backend_tests! {
         let clock = ManualClock::starting_now();
         let (peak, url) = slow_receiver().await;
         let s = setup(&t.db, &clock, &url, "", vec![]).await;
-        for _ in 0..11 {
-            ingest::publish(&t.db, &*clock, &PublishInput {
-                merchant_id: s.merchant.clone(),
-                mode: "live".into(),
-                event_type: "payin.succeeded".into(),
-                data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
-            }, None).await.unwrap();
-        }
-        assert_eq!(dispatcher(&t.db, &clock, true).step().await.unwrap(), 12);
+        let publish = |n: usize| {
+            let (db, clock, merchant) = (t.db.clone(), clock.clone(), s.merchant.clone());
+            async move {
+                for _ in 0..n {
+                    ingest::publish(&db, &*clock, &PublishInput {
+                        merchant_id: merchant.clone(),
+                        mode: "live".into(),
+                        event_type: "payin.succeeded".into(),
+                        data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+                    }, None).await.unwrap();
+                }
+            }
+        };
+        let d = dispatcher(&t.db, &clock, true);
+        // An endpoint that has not answered yet gets a quarter of the limit (here one at a time)...
+        publish(3).await;
+        assert_eq!(d.step().await.unwrap(), 4);
+        assert_eq!(peak.swap(0, Ordering::SeqCst), 1, "a new endpoint is sent one request at a time");
+        // ...and once it answers well, the whole limit.
+        publish(11).await;
+        assert_eq!(d.step().await.unwrap(), 11);
         let peak = peak.load(Ordering::SeqCst);
         assert!((2..=3).contains(&peak), "at most 3 at once to one endpoint, and more than one: {peak}");
     }
