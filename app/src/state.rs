@@ -98,6 +98,20 @@ pub struct MerchantCtx {
     pub session: Session,
 }
 
+impl MerchantCtx {
+    /// The merchant as the shared operations see it, acting as `actor`.
+    pub fn acting<'a>(
+        &'a self,
+        actor: &'a hookline::audit::Actor,
+    ) -> hookline::service::Merchant<'a> {
+        hookline::service::Merchant {
+            id: &self.merchant_id,
+            mode: self.mode,
+            actor,
+        }
+    }
+}
+
 pub async fn require_merchant() -> Result<MerchantCtx, AppError> {
     let (account, session) = signed_in().await?.ok_or(AppError::Unauthenticated)?;
     if account.role != Role::Merchant {

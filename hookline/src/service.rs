@@ -89,6 +89,17 @@ impl Services {
             .ok_or(Error::NotFound)
     }
 
+    /// One of the merchant's endpoints in its mode, without the health and
+    /// traffic numbers [`Services::endpoint`] reads: the ownership check
+    /// before acting on it.
+    pub async fn owned(&self, who: &Merchant<'_>, id: &str) -> Result<EndpointView> {
+        let endpoint = endpoints::get(self.db(), who.id, id).await?;
+        if endpoint.mode != who.mode {
+            return Err(Error::NotFound);
+        }
+        Ok(endpoint)
+    }
+
     pub async fn create_endpoint(
         &self,
         who: &Merchant<'_>,
@@ -129,7 +140,7 @@ impl Services {
         id: &str,
         input: &EndpointInput,
     ) -> Result<EndpointView> {
-        let before = self.endpoint(who, id).await?.endpoint;
+        let before = self.owned(who, id).await?;
         let rules = self.rules(who, &input.url).await?;
         let updated = endpoints::update(self.db(), self.clock(), who.id, id, input, rules).await?;
         // A live endpoint moved to a URL that never passed the check stops here.
@@ -181,7 +192,7 @@ impl Services {
         enabled: bool,
         held: &str,
     ) -> Result<u64> {
-        let endpoint = self.endpoint(who, id).await?.endpoint;
+        let endpoint = self.owned(who, id).await?;
         let released = if enabled {
             if endpoint.mode == Mode::Live
                 && !crate::readiness::passed_in_sandbox(self.db(), who.id, &endpoint.url).await?
@@ -230,7 +241,7 @@ impl Services {
 
     /// Deletes the endpoint; its logs stay.
     pub async fn delete_endpoint(&self, who: &Merchant<'_>, id: &str) -> Result<()> {
-        self.endpoint(who, id).await?;
+        self.owned(who, id).await?;
         endpoints::delete(self.db(), self.clock(), who.id, id).await?;
         tracing::info!(merchant_id = %who.id, endpoint_id = %id, "endpoint deleted");
         self.audit(who, Action::EndpointDeleted, id, String::new(), "")
@@ -241,7 +252,7 @@ impl Services {
     /// log. The caller has already proved it may see it (password, or an
     /// API key allowed to read secrets).
     pub async fn reveal_secret(&self, who: &Merchant<'_>, id: &str) -> Result<String> {
-        self.endpoint(who, id).await?;
+        self.owned(who, id).await?;
         let secret =
             endpoints::current_secret(self.db(), &self.dispatcher.sbox, self.clock(), who.id, id)
                 .await?;
@@ -254,7 +265,7 @@ impl Services {
     /// Replaces the secret; the old one keeps signing for `grace`
     /// (`none`, `one_hour`, `one_day`, `seven_days`).
     pub async fn rotate_secret(&self, who: &Merchant<'_>, id: &str, grace: &str) -> Result<()> {
-        self.endpoint(who, id).await?;
+        self.owned(who, id).await?;
         let Some(grace) = GracePeriod::ALL.into_iter().find(|g| g.as_str() == grace) else {
             return Err(Error::Validation(FieldErrors::single(
                 "grace",
@@ -291,7 +302,7 @@ impl Services {
         id: &str,
         event_type: &str,
     ) -> Result<TestDelivery> {
-        self.endpoint(who, id).await?;
+        self.owned(who, id).await?;
         let event_type = event_type
             .parse::<EventType>()
             .map_err(|message| Error::Validation(FieldErrors::single("event_type", message)))?;
@@ -302,7 +313,7 @@ impl Services {
 
     /// Runs the four readiness scenarios against the endpoint now.
     pub async fn readiness_check(&self, who: &Merchant<'_>, id: &str) -> Result<ReadinessReport> {
-        self.endpoint(who, id).await?;
+        self.owned(who, id).await?;
         self.dispatcher.readiness_check(who.id, id).await
     }
 

@@ -287,7 +287,7 @@ pub async fn admin_delivery_log(
     mode: hookline::Mode,
     query: hookline::logs::LogQuery,
 ) -> Result<crate::api::logs::LogView, AppError> {
-    use crate::api::logs::{EndpointChoice, LogView};
+    use crate::api::logs::LogView;
     use crate::state::{portal_state, require_admin};
     require_admin().await?;
     let state = portal_state()?;
@@ -298,14 +298,7 @@ pub async fn admin_delivery_log(
         return Err(AppError::NotFound);
     }
     let page = hookline::logs::ops::page(&state.db, &merchant_id, mode, &query).await?;
-    let endpoints = hookline::endpoints::list(&state.db, &merchant_id, mode)
-        .await?
-        .into_iter()
-        .map(|e| EndpointChoice {
-            id: e.id,
-            url: e.url,
-        })
-        .collect();
+    let endpoints = crate::api::logs::choices(&state, &merchant_id, mode).await?;
     Ok(LogView { page, endpoints })
 }
 

@@ -50,7 +50,6 @@ mod server {
     use crate::error::AppError;
     use crate::state::{MerchantCtx, PortalState};
     use hookline::endpoint::EndpointInput;
-    use hookline::service::Merchant;
 
     pub fn egress(state: &PortalState) -> Vec<String> {
         state.egress_ips.iter().map(ToString::to_string).collect()
@@ -69,15 +68,6 @@ mod server {
             event_types,
             payload_version,
             allowlist: vec![allowlist],
-        }
-    }
-
-    /// The session's merchant as the shared operations see it.
-    pub fn merchant<'a>(ctx: &'a MerchantCtx, actor: &'a hookline::audit::Actor) -> Merchant<'a> {
-        Merchant {
-            id: &ctx.merchant_id,
-            mode: ctx.mode,
-            actor,
         }
     }
 
@@ -109,10 +99,7 @@ pub async fn get_endpoint(id: String) -> Result<EndpointPage, AppError> {
     let ctx = require_merchant().await?;
     let state = portal_state()?;
     let actor = crate::state::actor(&ctx.account).await;
-    let summary = state
-        .services()
-        .endpoint(&server::merchant(&ctx, &actor), &id)
-        .await?;
+    let summary = state.services().endpoint(&ctx.acting(&actor), &id).await?;
     let secrets =
         hookline::endpoints::secrets(&state.db, &*state.clock, &ctx.merchant_id, &id).await?;
     let readiness = hookline::readiness::latest(&state.db, &id).await?;
@@ -140,7 +127,7 @@ pub async fn create_endpoint(
     let input = server::input(url, description, event_types, payload_version, allowlist);
     let created = state
         .services()
-        .create_endpoint(&server::merchant(&ctx, &actor), &input)
+        .create_endpoint(&ctx.acting(&actor), &input)
         .await?;
     Ok(created.id)
 }
@@ -159,7 +146,7 @@ pub async fn update_endpoint(
     let input = server::input(url, description, event_types, payload_version, allowlist);
     state
         .services()
-        .update_endpoint(&server::merchant(&ctx, &actor), &id, &input)
+        .update_endpoint(&ctx.acting(&actor), &id, &input)
         .await?;
     Ok(id)
 }
@@ -176,7 +163,7 @@ pub async fn set_endpoint_enabled(
     let (state, ctx, actor) = server::session().await?;
     Ok(state
         .services()
-        .set_enabled(&server::merchant(&ctx, &actor), &id, enabled, &held)
+        .set_enabled(&ctx.acting(&actor), &id, enabled, &held)
         .await?)
 }
 
@@ -185,7 +172,7 @@ pub async fn delete_endpoint(id: String) -> Result<(), AppError> {
     let (state, ctx, actor) = server::session().await?;
     Ok(state
         .services()
-        .delete_endpoint(&server::merchant(&ctx, &actor), &id)
+        .delete_endpoint(&ctx.acting(&actor), &id)
         .await?)
 }
 
@@ -195,9 +182,9 @@ pub async fn delete_endpoint(id: String) -> Result<(), AppError> {
 pub async fn reveal_secret(id: String, password: String) -> Result<String, AppError> {
     use crate::state::{Audited, audit, client_address};
     let (state, ctx, actor) = server::session().await?;
-    let who = server::merchant(&ctx, &actor);
+    let who = ctx.acting(&actor);
     let services = state.services();
-    services.endpoint(&who, &id).await?;
+    services.owned(&who, &id).await?;
     if password.is_empty() {
         return Err(AppError::validation(hookline::FieldErrors::single(
             "password",
@@ -246,7 +233,7 @@ pub async fn rotate_secret(id: String, grace: String) -> Result<(), AppError> {
     let (state, ctx, actor) = server::session().await?;
     Ok(state
         .services()
-        .rotate_secret(&server::merchant(&ctx, &actor), &id, &grace)
+        .rotate_secret(&ctx.acting(&actor), &id, &grace)
         .await?)
 }
 
@@ -256,7 +243,7 @@ pub async fn send_test_event(id: String, event_type: String) -> Result<TestResul
     let (state, ctx, actor) = server::session().await?;
     let sent = state
         .services()
-        .send_test_event(&server::merchant(&ctx, &actor), &id, &event_type)
+        .send_test_event(&ctx.acting(&actor), &id, &event_type)
         .await?;
     Ok(TestResult {
         event_id: sent.event_id,
@@ -278,6 +265,6 @@ pub async fn run_readiness_check(id: String) -> Result<ReadinessReport, AppError
     let (state, ctx, actor) = server::session().await?;
     Ok(state
         .services()
-        .readiness_check(&server::merchant(&ctx, &actor), &id)
+        .readiness_check(&ctx.acting(&actor), &id)
         .await?)
 }

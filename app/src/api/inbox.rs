@@ -11,10 +11,6 @@ pub async fn get_inbox() -> Result<InboxView, AppError> {
     let ctx = require_merchant().await?;
     let state = portal_state()?;
     let actor = actor(&ctx.account).await;
-    let who = hookline::service::Merchant {
-        id: &ctx.merchant_id,
-        mode: ctx.mode,
-        actor: &actor,
-    };
+    let who = ctx.acting(&actor);
     Ok(state.services().inbox(&who).await?)
 }

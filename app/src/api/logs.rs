@@ -19,21 +19,21 @@ pub struct LogView {
     pub endpoints: Vec<EndpointChoice>,
 }
 
+/// The endpoints the log's filter offers: the merchant's in `mode`.
 #[cfg(feature = "ssr")]
-async fn choices(
+pub(crate) async fn choices(
     state: &crate::state::PortalState,
-    ctx: &crate::state::MerchantCtx,
+    merchant_id: &str,
+    mode: hookline::Mode,
 ) -> Result<Vec<EndpointChoice>, AppError> {
-    Ok(
-        hookline::endpoints::list(&state.db, &ctx.merchant_id, ctx.mode)
-            .await?
-            .into_iter()
-            .map(|e| EndpointChoice {
-                id: e.id,
-                url: e.url,
-            })
-            .collect(),
-    )
+    Ok(hookline::endpoints::list(&state.db, merchant_id, mode)
+        .await?
+        .into_iter()
+        .map(|e| EndpointChoice {
+            id: e.id,
+            url: e.url,
+        })
+        .collect())
 }
 
 #[server(prefix = "/api", endpoint = "delivery_log")]
@@ -44,7 +44,7 @@ pub async fn delivery_log(query: LogQuery) -> Result<LogView, AppError> {
     let page = hookline::logs::ops::page(&state.db, &ctx.merchant_id, ctx.mode, &query).await?;
     Ok(LogView {
         page,
-        endpoints: choices(&state, &ctx).await?,
+        endpoints: choices(&state, &ctx.merchant_id, ctx.mode).await?,
     })
 }
 
@@ -63,11 +63,7 @@ pub async fn resend_event(id: String) -> Result<u64, AppError> {
     let ctx = require_merchant().await?;
     let state = portal_state()?;
     let actor = actor(&ctx.account).await;
-    let who = hookline::service::Merchant {
-        id: &ctx.merchant_id,
-        mode: ctx.mode,
-        actor: &actor,
-    };
+    let who = ctx.acting(&actor);
     Ok(state.services().resend(&who, &id, "").await?)
 }
 
@@ -87,10 +83,6 @@ pub async fn recover(input: RecoverInput) -> Result<RecoverPlan, AppError> {
     let ctx = require_merchant().await?;
     let state = portal_state()?;
     let actor = actor(&ctx.account).await;
-    let who = hookline::service::Merchant {
-        id: &ctx.merchant_id,
-        mode: ctx.mode,
-        actor: &actor,
-    };
+    let who = ctx.acting(&actor);
     Ok(state.services().recover(&who, &input, "").await?)
 }

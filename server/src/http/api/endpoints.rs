@@ -152,7 +152,7 @@ async fn change(
 ) -> Answer<EndpointSummary> {
     let changes: EndpointChanges = read_json(body, MAX_BODY).await?;
     let services = state.portal.services();
-    let now = services.endpoint(&c.merchant(), &id).await?.endpoint;
+    let now = services.owned(&c.merchant(), &id).await?;
     let input = EndpointInput {
         url: changes.url.unwrap_or(now.url),
         description: changes.description.unwrap_or(now.description),
@@ -216,7 +216,7 @@ async fn secret(
     Path(id): Path<String>,
 ) -> Answer<Secret> {
     let services = state.portal.services();
-    services.endpoint(&c.merchant(), &id).await?;
+    services.owned(&c.merchant(), &id).await?;
     if !c.caller.read_secrets {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -288,7 +288,7 @@ async fn recover(
     let r: Recover = read_json(body, MAX_BODY).await?;
     let services = state.portal.services();
     // Another merchant's (or mode's) endpoint is not found, as on every path.
-    services.endpoint(&c.merchant(), &id).await?;
+    services.owned(&c.merchant(), &id).await?;
     let input = RecoverInput {
         endpoint: id,
         from: r.from,
