@@ -6,7 +6,8 @@
 //! also measures the ceiling (a bare loop that signs and POSTs to the same
 //! receivers over reused connections, storing nothing) and a delivery-log
 //! query with a million attempts in the database. Figures are printed, not
-//! asserted. `HOOKLINE_BENCH_QUICK=1` runs a shorter version.
+//! asserted. `HOOKLINE_BENCH_QUICK=1` runs a shorter version;
+//! `HOOKLINE_BENCH_ONLY=sqlite-1-fanout,postgres-3` only the runs named.
 
 use base64::Engine;
 use hookline::SignupInput;
@@ -72,6 +73,15 @@ enum Scenario {
 }
 
 impl Scenario {
+    /// The name `HOOKLINE_BENCH_ONLY` matches.
+    fn key(self) -> &'static str {
+        match self {
+            Scenario::FanOut10 => "fanout",
+            Scenario::Single => "single",
+            Scenario::Steady500 => "steady",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Scenario::FanOut10 => "fan-out 10, batch publish, max rate",
@@ -104,6 +114,11 @@ struct Bench {
 #[tokio::main]
 async fn main() {
     let quick = std::env::var("HOOKLINE_BENCH_QUICK").is_ok_and(|v| v == "1");
+    // Runs whose name (`sqlite-1-fanout`, `postgres-3-steady`, …) contains
+    // one of these comma-separated parts; every run when unset.
+    let only: Option<Vec<String>> = std::env::var("HOOKLINE_BENCH_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|p| p.trim().to_owned()).collect());
     let server_bin = PathBuf::from(
         std::env::var("HOOKLINE_BENCH_SERVER").unwrap_or_else(|_| "target/release/server".into()),
     );
@@ -173,6 +188,13 @@ async fn main() {
     ];
     for &(backend, nodes) in runs {
         for scenario in [Scenario::FanOut10, Scenario::Single, Scenario::Steady500] {
+            let key = format!("{}-{nodes}-{}", backend.as_str(), scenario.key());
+            if only
+                .as_ref()
+                .is_some_and(|o| !o.iter().any(|f| key.contains(f.as_str())))
+            {
+                continue;
+            }
             match bench.run(backend, nodes, scenario).await {
                 Ok(row) => println!(
                     "{:<10} {:>5}  {:<38} {:>10} {:>12.0} {:>8} {:>8} {:>8} {:>7.1} MB {:>8.1}%{}",
@@ -203,6 +225,9 @@ async fn main() {
     }
     println!();
     for backend in [Backend::Sqlite, Backend::Postgres] {
+        if only.is_some() {
+            break;
+        }
         match log_query(backend, if quick { 100_000 } else { 1_000_000 }).await {
             Ok((n, list, detail)) => println!(
                 "delivery-log query on {} with {n} attempts: latest 50 deliveries of an endpoint {}, one event's attempts {}",

@@ -127,22 +127,49 @@ struct Prepared {
     key: Option<String>,
 }
 
+/// Merchants this process has seen exist. Merchants are never deleted, so
+/// a merchant once found stays found, on every node.
+#[derive(Default)]
+struct KnownMerchants(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl KnownMerchants {
+    fn contains(&self, id: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    fn insert(&self, id: &str) {
+        let mut known = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= 100_000 {
+            known.clear();
+        }
+        known.insert(id.to_owned());
+    }
+}
+
 async fn prepare(
     db: &Db,
     clock: &dyn Clock,
     input: &PublishInput,
     idempotency_key: Option<&str>,
+    known: Option<&KnownMerchants>,
 ) -> Result<Prepared> {
     let checked = check(input)?;
     if let Some(key) = idempotency_key {
         check_idempotency_key(key).map_err(|m| FieldErrors::single("idempotency_key", m))?;
     }
-    if !store::merchant_exists(db, &checked.merchant_id).await? {
+    let known_already = known.is_some_and(|k| k.contains(&checked.merchant_id));
+    if !known_already && !store::merchant_exists(db, &checked.merchant_id).await? {
         return Err(FieldErrors::single(
             "merchant_id",
             format!("no merchant `{}`", checked.merchant_id),
         )
         .into());
+    }
+    if let Some(k) = known.filter(|_| !known_already) {
+        k.insert(&checked.merchant_id);
     }
     let data = serde_json::to_string(&checked.data).map_err(|e| Error::Internal(e.to_string()))?;
     let request_hash = {
@@ -219,7 +246,7 @@ pub async fn publish(
     input: &PublishInput,
     idempotency_key: Option<&str>,
 ) -> Result<Published> {
-    let prepared = prepare(db, clock, input, idempotency_key).await?;
+    let prepared = prepare(db, clock, input, idempotency_key, None).await?;
     let inserted = store::insert_with_fanout(db, &prepared.row, prepared.idempotency()).await?;
     prepared.answer(db, inserted).await
 }
@@ -230,6 +257,7 @@ pub async fn publish(
 pub struct Publisher {
     db: Db,
     queue: std::sync::OnceLock<mpsc::UnboundedSender<Queued>>,
+    known: KnownMerchants,
 }
 
 /// Most events written in one transaction.
@@ -253,6 +281,7 @@ impl Publisher {
         Publisher {
             db,
             queue: std::sync::OnceLock::new(),
+            known: KnownMerchants::default(),
         }
     }
 
@@ -262,7 +291,7 @@ impl Publisher {
         input: &PublishInput,
         idempotency_key: Option<&str>,
     ) -> Result<Published> {
-        let prepared = prepare(&self.db, clock, input, idempotency_key).await?;
+        let prepared = prepare(&self.db, clock, input, idempotency_key, Some(&self.known)).await?;
         let (done, answer) = oneshot::channel();
         self.writer()
             .send(Queued { prepared, done })

@@ -187,6 +187,11 @@ pub struct SettingsArgs {
     /// together). [default: 600]
     #[arg(long, env = "HOOKLINE_API_RATE_PER_MINUTE", global = true)]
     pub api_rate_per_minute: Option<u32>,
+
+    /// Delivery requests one node has in flight at once (each endpoint gets
+    /// at most 32 of them). [default: 256]
+    #[arg(long, env = "HOOKLINE_MAX_IN_FLIGHT", global = true)]
+    pub max_in_flight: Option<u32>,
 }
 
 /// The same settings as read from the TOML file.
@@ -214,6 +219,7 @@ pub struct FileSettings {
     pub retention_days: Option<u64>,
     pub balance_rearm_percent: Option<u32>,
     pub api_rate_per_minute: Option<u32>,
+    pub max_in_flight: Option<u32>,
 }
 
 /// A setting that could not be used, and why.
@@ -278,6 +284,8 @@ pub struct DeliverySettings {
     pub retention: Duration,
     /// Percent above the threshold a balance must reach to re-arm its warning.
     pub balance_rearm_percent: u32,
+    /// Delivery requests in flight at once on this node.
+    pub max_in_flight: usize,
 }
 
 /// Everything the process needs, checked.
@@ -319,6 +327,7 @@ const S_REARM: &str =
     "balance re-arm margin (--balance-rearm-percent / HOOKLINE_BALANCE_REARM_PERCENT)";
 const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
 const S_API_RATE: &str = "API rate limit (--api-rate-per-minute / HOOKLINE_API_RATE_PER_MINUTE)";
+const S_MAX_IN_FLIGHT: &str = "requests in flight (--max-in-flight / HOOKLINE_MAX_IN_FLIGHT)";
 
 impl FileSettings {
     pub fn load(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -488,6 +497,16 @@ impl Settings {
                 Some(p @ 0..=100) => p,
                 Some(p) => {
                     return Err(bad(S_REARM, format!("{p} is not between 0 and 100")));
+                }
+            },
+            max_in_flight: match args.max_in_flight.or(file.max_in_flight) {
+                None => 256,
+                Some(n @ 1..=10_000) => n as usize,
+                Some(n) => {
+                    return Err(bad(
+                        S_MAX_IN_FLIGHT,
+                        format!("{n} is not between 1 and 10000"),
+                    ));
                 }
             },
         };

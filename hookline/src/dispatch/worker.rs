@@ -11,15 +11,17 @@ use crate::events::{Envelope, EventData, EventType, Timestamp, versions};
 use crate::ids;
 use crate::metrics::Metrics;
 use crate::retry::RetrySchedule;
+use crate::signing::SigningSecret;
 use crate::signing::signature_header;
 use crate::store::Db;
 use crate::store::deliveries::{self, AttemptRow, Claimed, Finished, Lease, Outcome};
-use crate::store::endpoints::{self as endpoint_store, EndpointRow};
+use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint};
 use crate::store::events::{self as event_store, EventRow};
 use crate::store::health::{self as health_store, DisabledReason};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -129,19 +131,20 @@ struct EndpointGate {
     queue: Arc<Semaphore>,
     cautious: std::sync::atomic::AtomicBool,
     cautious_weight: u32,
+    /// When this node last wrote the endpoint's last-success time, so the
+    /// deliveries of one batch (which all read the same health) write it once.
+    success_written_ms: std::sync::atomic::AtomicI64,
 }
 
 impl EndpointGate {
     async fn slot(self: &Arc<Self>) -> Option<EndpointSlot> {
-        let weight = if self.cautious.load(std::sync::atomic::Ordering::Relaxed) {
-            self.cautious_weight
-        } else {
-            1
-        };
+        let cautious = self.cautious.load(Ordering::Relaxed);
+        let weight = if cautious { self.cautious_weight } else { 1 };
         let permit = self.running.clone().acquire_many_owned(weight).await.ok()?;
         Some(EndpointSlot {
             _permit: permit,
             gate: self.clone(),
+            cautious,
         })
     }
 }
@@ -150,6 +153,9 @@ impl EndpointGate {
 struct EndpointSlot {
     _permit: tokio::sync::OwnedSemaphorePermit,
     gate: Arc<EndpointGate>,
+    /// Taken while the endpoint was new or failing: its state is read again
+    /// just before the attempt rather than trusted from the claimed batch.
+    cautious: bool,
 }
 
 impl EndpointSlot {
@@ -188,6 +194,7 @@ impl Gates {
                     queue: Arc::new(Semaphore::new(limit * 4)),
                     cautious: std::sync::atomic::AtomicBool::new(true),
                     cautious_weight: u32::try_from(limit / cautious_limit).unwrap_or(1),
+                    success_written_ms: std::sync::atomic::AtomicI64::new(0),
                 })
             })
             .clone()
@@ -212,6 +219,60 @@ struct Attempted {
     response_headers: BTreeMap<String, String>,
     retry_after: Option<Duration>,
     success: bool,
+}
+
+/// What the attempts of one claimed batch need from the database, read with
+/// one query per table rather than three queries per delivery.
+#[derive(Default)]
+struct BatchData {
+    events: HashMap<String, Arc<EventRow>>,
+    endpoints: HashMap<String, Arc<LiveEndpoint>>,
+    secrets: HashMap<String, Arc<Vec<SigningSecret>>>,
+}
+
+impl BatchData {
+    async fn load(db: &Db, sbox: &SecretBox, now: i64, claimed: &[Claimed]) -> Result<BatchData> {
+        let mut event_ids: Vec<&str> = claimed.iter().map(|c| c.event_id.as_str()).collect();
+        event_ids.sort_unstable();
+        event_ids.dedup();
+        let mut endpoint_ids: Vec<&str> = claimed.iter().map(|c| c.endpoint_id.as_str()).collect();
+        endpoint_ids.sort_unstable();
+        endpoint_ids.dedup();
+        let mut data = BatchData::default();
+        for event in event_store::get_many(db, &event_ids).await? {
+            data.events.insert(event.id.clone(), Arc::new(event));
+        }
+        for endpoint in endpoint_store::get_live_many(db, &endpoint_ids).await? {
+            data.endpoints
+                .insert(endpoint.row.id.clone(), Arc::new(endpoint));
+        }
+        let mut secrets: HashMap<String, Vec<SigningSecret>> = HashMap::new();
+        for (endpoint_id, row) in endpoint_store::live_secrets_many(db, &endpoint_ids, now).await? {
+            let secret = SigningSecret::from_bytes(sbox.open(&row.sealed, &row.id)?);
+            secrets.entry(endpoint_id).or_default().push(secret);
+        }
+        data.secrets = secrets
+            .into_iter()
+            .map(|(id, s)| (id, Arc::new(s)))
+            .collect();
+        Ok(data)
+    }
+
+    /// What one delivery of the batch needs.
+    fn for_delivery(&self, delivery: &Claimed) -> Prepared {
+        Prepared {
+            event: self.events.get(&delivery.event_id).cloned(),
+            endpoint: self.endpoints.get(&delivery.endpoint_id).cloned(),
+            secrets: self.secrets.get(&delivery.endpoint_id).cloned(),
+        }
+    }
+}
+
+/// One claimed delivery's event, endpoint and secrets as read with its batch.
+struct Prepared {
+    event: Option<Arc<EventRow>>,
+    endpoint: Option<Arc<LiveEndpoint>>,
+    secrets: Option<Arc<Vec<SigningSecret>>>,
 }
 
 /// What "send test event" shows the merchant.
@@ -255,9 +316,11 @@ impl Dispatcher {
         let lease = self.new_lease();
         let claimed = deliveries::claim_due(&self.db, now, &lease, self.batch_size).await?;
         let n = claimed.len();
+        let batch = BatchData::load(&self.db, &self.sbox, now, &claimed).await?;
         let node = self.gates.node(self.max_in_flight);
         let mut tasks = tokio::task::JoinSet::new();
         for delivery in claimed {
+            let prepared = batch.for_delivery(&delivery);
             let this = self.clone();
             let lease = lease.clone();
             let node = node.clone();
@@ -271,7 +334,8 @@ impl Dispatcher {
                 else {
                     return;
                 };
-                this.attempt_logged(&delivery, &lease, endpoint_slot).await;
+                this.attempt_logged(&delivery, &lease, endpoint_slot, prepared)
+                    .await;
             });
         }
         while tasks.join_next().await.is_some() {}
@@ -287,9 +351,14 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>, poll: Duration) {
         let node = self.gates.node(self.max_in_flight);
         let mut backoff = Duration::from_millis(500);
+        // Free slots to wait for before the next claim: one while the queue
+        // keeps draining, so new work starts at once; a quarter of the node's
+        // while busy, so claims come in batches rather than one per finished
+        // attempt.
+        let busy_claim = (self.max_in_flight / 4).clamp(1, self.batch_size.max(1) as usize);
+        let mut want = 1;
         loop {
-            // Wait for at least one free slot.
-            match node.clone().acquire_owned().await {
+            match node.clone().acquire_many_owned(want as u32).await {
                 Ok(permit) => drop(permit),
                 Err(_) => return,
             }
@@ -311,11 +380,23 @@ impl Dispatcher {
                     continue;
                 }
             };
+            let batch = match BatchData::load(&self.db, &self.sbox, now, &claimed).await {
+                Ok(b) => b,
+                Err(e) => {
+                    // The leases run out and the deliveries are claimed again.
+                    tracing::warn!(error = %e, retry_in = ?backoff, "reading claimed deliveries failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            };
             // Fewer than asked for: nothing else is due, so rest until new
             // work wakes the loop (or the poll interval passes) rather than
             // spinning on claims of one delivery each.
             let drained = claimed.len() < free;
+            want = if drained { 1 } else { busy_claim };
             for delivery in claimed {
+                let prepared = batch.for_delivery(&delivery);
                 let Ok(node_slot) = node.clone().acquire_owned().await else {
                     return;
                 };
@@ -343,7 +424,8 @@ impl Dispatcher {
                         return;
                     };
                     if let Some(running) = endpoint.slot().await {
-                        this.attempt_logged(&delivery, &lease, running).await;
+                        this.attempt_logged(&delivery, &lease, running, prepared)
+                            .await;
                     }
                 });
             }
@@ -396,8 +478,14 @@ impl Dispatcher {
             .map_err(|e| Error::Internal(format!("recording a delivery: {e}")))
     }
 
-    async fn attempt_logged(&self, delivery: &Claimed, lease: &Lease, endpoint_slot: EndpointSlot) {
-        if let Err(e) = self.attempt(delivery, lease, endpoint_slot).await {
+    async fn attempt_logged(
+        &self,
+        delivery: &Claimed,
+        lease: &Lease,
+        endpoint_slot: EndpointSlot,
+        prepared: Prepared,
+    ) {
+        if let Err(e) = self.attempt(delivery, lease, endpoint_slot, prepared).await {
             // The lease runs out and the delivery is tried again: nothing is lost.
             tracing::warn!(delivery_id = %delivery.id, error = %e, "attempt could not be recorded");
         }
@@ -412,9 +500,28 @@ impl Dispatcher {
         delivery: &Claimed,
         lease: &Lease,
         endpoint_slot: EndpointSlot,
+        prepared: Prepared,
     ) -> Result<()> {
-        let Some(endpoint) = endpoint_store::get_live(&self.db, &delivery.endpoint_id).await?
-        else {
+        // An endpoint that answers well is taken as its batch read it; a new
+        // or failing one is read again, so its breaker and the failure count
+        // other attempts just wrote are current.
+        let (endpoint, secrets) = match (prepared.endpoint, prepared.secrets) {
+            (Some(endpoint), Some(secrets)) if !endpoint_slot.cautious => (Some(endpoint), secrets),
+            _ => {
+                let endpoint = endpoint_store::get_live(&self.db, &delivery.endpoint_id)
+                    .await?
+                    .map(Arc::new);
+                let secrets = crate::endpoints::signing_secrets(
+                    &self.db,
+                    &self.sbox,
+                    &*self.clock,
+                    &delivery.endpoint_id,
+                )
+                .await?;
+                (endpoint, Arc::new(secrets))
+            }
+        };
+        let Some(endpoint) = endpoint else {
             // A deleted endpoint's deliveries end here; its logs stay.
             deliveries::finish(&self.db, &delivery.id, lease, Outcome::Failed).await?;
             return Ok(());
@@ -441,7 +548,17 @@ impl Dispatcher {
             }
         }
 
-        let done = self.attempt_once(delivery, &endpoint.row).await?;
+        let event = match prepared.event {
+            Some(event) => event,
+            None => Arc::new(
+                event_store::get(&self.db, &delivery.event_id)
+                    .await?
+                    .ok_or(Error::NotFound)?,
+            ),
+        };
+        let done = self
+            .attempt_once(delivery, &endpoint.row, &event, &secrets)
+            .await?;
         endpoint_slot.answered(done.success);
         let now = self.clock.now_ms();
         let mut outcome = if done.success {
@@ -459,8 +576,21 @@ impl Dispatcher {
         // Health: successes only write when something changes (or once a
         // minute for the last-success time); failures always count.
         if done.success {
-            let stale = health.last_success_ms.is_none_or(|t| now - t > 60_000);
+            let written = endpoint_slot
+                .gate
+                .success_written_ms
+                .load(Ordering::Relaxed);
+            let stale = health
+                .last_success_ms
+                .unwrap_or(0)
+                .max(written)
+                .abs_diff(now)
+                > 60_000;
             if health.consecutive_failures > 0 || health.failing_since_ms.is_some() || stale {
+                endpoint_slot
+                    .gate
+                    .success_written_ms
+                    .store(now, Ordering::Relaxed);
                 health_store::record_success(&self.db, &endpoint.row.id, now).await?;
             }
         } else if done.record.response_status == Some(410) {
@@ -512,10 +642,13 @@ impl Dispatcher {
     }
 
     /// Signs, sends and records one attempt to `endpoint`.
-    async fn attempt_once(&self, delivery: &Claimed, endpoint: &EndpointRow) -> Result<Attempted> {
-        let event = event_store::get(&self.db, &delivery.event_id)
-            .await?
-            .ok_or(Error::NotFound)?;
+    async fn attempt_once(
+        &self,
+        delivery: &Claimed,
+        endpoint: &EndpointRow,
+        event: &EventRow,
+        secrets: &[SigningSecret],
+    ) -> Result<Attempted> {
         let started_ms = self.clock.now_ms();
         let attempt_no = delivery.attempts + 1;
 
@@ -534,9 +667,6 @@ impl Dispatcher {
         };
         let body = serde_json::to_vec(&envelope).map_err(|e| Error::Internal(e.to_string()))?;
         let timestamp = started_ms.div_euclid(1000);
-        let secrets =
-            crate::endpoints::signing_secrets(&self.db, &self.sbox, &*self.clock, &endpoint.id)
-                .await?;
         let mut request_headers = BTreeMap::new();
         request_headers.insert("content-type".to_owned(), "application/json".to_owned());
         request_headers.insert("webhook-id".to_owned(), event.id.clone());
@@ -648,7 +778,12 @@ impl Dispatcher {
             endpoint_id: endpoint.id.clone(),
             attempts: 0,
         };
-        let done = self.attempt_once(&claimed, &endpoint).await?;
+        let secrets =
+            crate::endpoints::signing_secrets(&self.db, &self.sbox, &*self.clock, &endpoint.id)
+                .await?;
+        let done = self
+            .attempt_once(&claimed, &endpoint, &event, &secrets)
+            .await?;
         let outcome = if done.success {
             Outcome::Succeeded
         } else {

@@ -9,7 +9,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
 use crate::store::health::HELD_UNTIL;
-use crate::store::{Backend, Db};
+use crate::store::{Backend, Db, placeholders};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Claimed {
@@ -101,17 +101,42 @@ pub struct Finished {
 /// Records several deliveries' attempts and outcomes in one transaction, so
 /// concurrent deliveries share one commit (one disk sync). Answers, for each,
 /// whether its lease was still held; an attempt is kept in the log either way.
+/// Attempts go in with multi-row inserts, and deliveries with the same
+/// outcome under the same lease (most of a busy batch) with one update.
 pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
-    let insert = format!(
-        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    );
+    let attempts: Vec<&AttemptRow> = items.iter().filter_map(|i| i.attempt.as_ref()).collect();
+    // Deliveries grouped by the update they need, in first-seen order.
+    let mut groups: Vec<(Update<'_>, Vec<&str>)> = Vec::new();
+    for item in items {
+        let (status, next, attempted, held) = match item.outcome {
+            Outcome::Succeeded => ("succeeded", None, 1, false),
+            Outcome::RetryAt(at) => ("pending", Some(at), 1, false),
+            Outcome::Failed => ("failed", None, 1, false),
+            Outcome::Held => ("pending", Some(HELD_UNTIL), 1, true),
+            Outcome::Hold => ("pending", Some(HELD_UNTIL), 0, true),
+            Outcome::Release(at) => ("pending", Some(at), 0, false),
+        };
+        let key = (status, next, attempted, held, &item.lease);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, ids)) => ids.push(&item.delivery_id),
+            None => groups.push((key, vec![&item.delivery_id])),
+        }
+    }
+    let mut kept_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
     let _turn = db.write_turn().await;
-    let mut kept = Vec::with_capacity(items.len());
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for item in items {
-            if let Some(a) = &item.attempt {
-                sqlx::query(&insert)
+        for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(i * 15 + 1, 15)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES {}",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for a in chunk {
+                query = query
                     .bind(&a.id)
                     .bind(&a.delivery_id)
                     .bind(&a.event_id)
@@ -126,39 +151,47 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
                     .bind(&a.response_headers)
                     .bind(&a.response_body)
                     .bind(&a.error_class)
-                    .bind(&a.error_message)
-                    .execute(&mut *tx)
-                    .await?;
+                    .bind(&a.error_message);
             }
-            let (status, next, attempted, held) = match item.outcome {
-                Outcome::Succeeded => ("succeeded", None, 1, false),
-                Outcome::RetryAt(at) => ("pending", Some(at), 1, false),
-                Outcome::Failed => ("failed", None, 1, false),
-                Outcome::Held => ("pending", Some(HELD_UNTIL), 1, true),
-                Outcome::Hold => ("pending", Some(HELD_UNTIL), 0, true),
-                Outcome::Release(at) => ("pending", Some(at), 0, false),
-            };
-            let updated = sqlx::query(
-                "UPDATE deliveries SET status = $1, attempts = attempts + $6, held = $7, \
-                   next_attempt_ms = COALESCE($2, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
-                 WHERE id = $3 AND lease_owner = $4 AND lease_until_ms = $5",
-            )
-            .bind(status)
-            .bind(next)
-            .bind(&item.delivery_id)
-            .bind(&item.lease.owner)
-            .bind(item.lease.until_ms)
-            .bind(attempted)
-            .bind(held)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            kept.push(updated == 1);
+            query.execute(&mut *tx).await?;
+        }
+        for ((status, next, attempted, held, lease), ids) in &groups {
+            for chunk in ids.chunks(UPDATES_PER_STATEMENT) {
+                let sql = format!(
+                    "UPDATE deliveries SET status = $1, attempts = attempts + $2, held = $3, \
+                       next_attempt_ms = COALESCE($4, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
+                     WHERE lease_owner = $5 AND lease_until_ms = $6 AND id IN ({}) RETURNING id",
+                    placeholders(7, chunk.len())
+                );
+                let mut query = sqlx::query_scalar::<_, String>(&sql)
+                    .bind(*status)
+                    .bind(*attempted)
+                    .bind(*held)
+                    .bind(*next)
+                    .bind(&lease.owner)
+                    .bind(lease.until_ms);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                kept_ids.extend(query.fetch_all(&mut *tx).await?);
+            }
         }
         tx.commit().await?;
     });
-    Ok(kept)
+    Ok(items
+        .iter()
+        .map(|i| kept_ids.contains(&i.delivery_id))
+        .collect())
 }
+
+/// The update a recorded delivery needs: status, next due time, attempts
+/// to add, held, and the lease it must still be under.
+type Update<'a> = (&'static str, Option<Millis>, i64, bool, &'a Lease);
+
+/// Attempts per multi-row insert: 15 values each.
+const ATTEMPTS_PER_STATEMENT: usize = 50;
+/// Deliveries per grouped update.
+const UPDATES_PER_STATEMENT: usize = 500;
 
 /// How many deliveries are in each state at `now`: `due`, `scheduled`,
 /// `in_flight` (leased), `succeeded` and `failed`.

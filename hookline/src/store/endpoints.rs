@@ -160,6 +160,46 @@ pub async fn live_secrets(db: &Db, endpoint_id: &str, now: Millis) -> Result<Vec
     }))
 }
 
+/// The secrets still signing at `now` of several endpoints, each endpoint's
+/// current first, as `(endpoint_id, secret)` pairs.
+pub async fn live_secrets_many(
+    db: &Db,
+    endpoint_ids: &[&str],
+    now: Millis,
+) -> Result<Vec<(String, SecretRow)>> {
+    if endpoint_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT endpoint_id, id, sealed, created_ms, expires_ms FROM endpoint_secrets \
+         WHERE endpoint_id IN ({}) AND (expires_ms IS NULL OR expires_ms > $1) \
+         ORDER BY endpoint_id, (expires_ms IS NULL) DESC, created_ms DESC",
+        crate::store::placeholders(2, endpoint_ids.len())
+    );
+    type Row = (String, String, Vec<u8>, i64, Option<i64>);
+    let rows: Vec<Row> = on_db!(db, |pool| {
+        let mut query = sqlx::query_as(&sql).bind(now);
+        for id in endpoint_ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(pool).await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(endpoint_id, id, sealed, created_ms, expires_ms)| {
+            (
+                endpoint_id,
+                SecretRow {
+                    id,
+                    sealed,
+                    created_ms,
+                    expires_ms,
+                },
+            )
+        })
+        .collect())
+}
+
 /// Makes `new` the current secret; the old current one keeps signing until `old_expires_ms`.
 pub async fn rotate(
     db: &Db,
@@ -206,6 +246,25 @@ pub async fn get_live(db: &Db, id: &str) -> Result<Option<LiveEndpoint>> {
             .bind(id)
             .fetch_optional(pool)
             .await?
+    }))
+}
+
+/// Several endpoints that have not been deleted, with their health (the
+/// dispatcher's view of one claimed batch). Missing ids are left out.
+pub async fn get_live_many(db: &Db, ids: &[&str]) -> Result<Vec<LiveEndpoint>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS}, {HEALTH_COLUMNS} FROM endpoints WHERE id IN ({}) AND NOT deleted",
+        crate::store::placeholders(1, ids.len())
+    );
+    Ok(on_db!(db, |pool| {
+        let mut query = sqlx::query_as::<_, LiveEndpoint>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(pool).await?
     }))
 }
 

@@ -52,21 +52,113 @@ pub async fn insert_with_fanout(
         .map_err(Error::Internal)
 }
 
+/// Deliveries of new events: one per enabled endpoint of the event's
+/// merchant, in its mode, subscribed to its type, due at once. Endpoints
+/// disabled by Hookline (failing, or 410) keep their events, held until the
+/// merchant re-enables them; ones the merchant turned off do not.
+const FAN_OUT: &str = "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
+     SELECT 'dlv_' || substr(v.id, 5) || '_' || e.id, v.id, e.id, e.merchant_id, 'pending', 0, \
+            CASE WHEN e.enabled THEN v.created_ms ELSE $1 END, v.created_ms, NOT e.enabled \
+     FROM events v JOIN endpoints e ON e.merchant_id = v.merchant_id AND e.mode = v.mode \
+     JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = v.event_type \
+     WHERE NOT e.deleted AND (e.enabled OR e.disabled_reason IN ('failing', 'gone')) \
+       AND v.id IN";
+
+/// Rows per multi-row statement: 7 values each, far below either backend's limit.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Writes `$events` (none with an idempotency key) with their deliveries on
+/// `$conn` in a few statements; evaluates to how many deliveries each event
+/// got. A macro so that it expands once per backend inside [`on_db!`].
+macro_rules! insert_together {
+    ($conn:expr, $events:expr) => {
+        async {
+            use sqlx::Row;
+            let events: &[&EventRow] = $events;
+            let mut fanned_out: std::collections::HashMap<String, u64> =
+                events.iter().map(|e| (e.id.clone(), 0)).collect();
+            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|i| format!("({})", crate::store::placeholders(i * 7 + 1, 7)))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO events ({EVENT_COLUMNS}) VALUES {}",
+                    values.join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for event in chunk {
+                    query = query
+                        .bind(&event.id)
+                        .bind(&event.merchant_id)
+                        .bind(&event.mode)
+                        .bind(&event.event_type)
+                        .bind(&event.resource_id)
+                        .bind(&event.data)
+                        .bind(event.created_ms);
+                }
+                query.execute(&mut *$conn).await?;
+                let sql = format!(
+                    "{FAN_OUT} ({}) RETURNING event_id",
+                    crate::store::placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(&sql).bind(HELD_UNTIL);
+                for event in chunk {
+                    query = query.bind(&event.id);
+                }
+                for row in query.fetch_all(&mut *$conn).await? {
+                    let event_id: String = row.try_get(0)?;
+                    *fanned_out.entry(event_id).or_default() += 1;
+                }
+            }
+            Ok::<_, sqlx::Error>(fanned_out)
+        }
+    };
+}
+
 /// Stores several events with their fan-out in one transaction (one disk
-/// sync for all of them). Each event is in a savepoint of its own, so one
-/// that fails is answered with its error and the others are still stored.
-/// The outer error means nothing was stored.
+/// sync for all of them). Events without an idempotency key are written
+/// together, with one multi-row insert and one fan-out statement; if that
+/// fails they are written again one by one. Each event written alone is in a
+/// savepoint of its own, so one that fails is answered with its error and
+/// the others are still stored. The outer error means nothing was stored.
 pub async fn insert_many(
     db: &Db,
     items: &[(&EventRow, Option<Idempotency<'_>>)],
 ) -> Result<Vec<std::result::Result<Inserted, String>>> {
     let _turn = db.write_turn().await;
     let backend = db.backend();
+    let unkeyed: Vec<&EventRow> = items
+        .iter()
+        .filter(|(_, key)| key.is_none())
+        .map(|(e, _)| *e)
+        .collect();
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let mut results = Vec::with_capacity(items.len());
+        let mut results: Vec<Option<std::result::Result<Inserted, String>>> =
+            items.iter().map(|_| None).collect();
         let mut any_new = false;
-        for (event, idempotency) in items {
+        if unkeyed.len() > 1 {
+            let mut sp = sqlx::Acquire::begin(&mut *tx).await?;
+            match insert_together!(sp, &unkeyed).await {
+                Ok(fanned_out) => {
+                    sp.commit().await?;
+                    for (slot, (event, _)) in results.iter_mut().zip(items) {
+                        if let Some(n) = fanned_out.get(event.id.as_str()) {
+                            any_new |= *n > 0;
+                            *slot = Some(Ok(Inserted::New(*n)));
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "events written together failed; writing them one by one");
+                    sp.rollback().await?;
+                }
+            }
+        }
+        for ((event, idempotency), slot) in items.iter().zip(results.iter_mut()) {
+            if slot.is_some() {
+                continue;
+            }
             let mut sp = sqlx::Acquire::begin(&mut *tx).await?;
             let attempt = async {
                 if let Some(key) = idempotency {
@@ -140,11 +232,11 @@ pub async fn insert_many(
                 Ok(inserted) => {
                     sp.commit().await?;
                     any_new |= matches!(inserted, Inserted::New(n) if n > 0);
-                    results.push(Ok(inserted));
+                    *slot = Some(Ok(inserted));
                 }
                 Err(e) => {
                     sp.rollback().await?;
-                    results.push(Err(e.to_string()));
+                    *slot = Some(Err(e.to_string()));
                 }
             }
         }
@@ -155,7 +247,10 @@ pub async fn insert_many(
                 .await?;
         }
         tx.commit().await?;
-        Ok(results)
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err("not written".into())))
+            .collect())
     })
 }
 
@@ -219,6 +314,24 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<EventRow>> {
             .bind(id)
             .fetch_optional(pool)
             .await?
+    }))
+}
+
+/// Several events at once, in no particular order (missing ids are left out).
+pub async fn get_many(db: &Db, ids: &[&str]) -> Result<Vec<EventRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE id IN ({})",
+        crate::store::placeholders(1, ids.len())
+    );
+    Ok(on_db!(db, |pool| {
+        let mut query = sqlx::query_as::<_, EventRow>(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(pool).await?
     }))
 }
 

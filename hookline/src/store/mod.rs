@@ -70,6 +70,16 @@ fn sqlite_turn(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     turns.entry(file).or_default().clone()
 }
 
+/// `$from, $from+1, …` for `n` values, the inside of an `IN (…)` list
+/// (both backends accept it; callers keep `n` to a batch, well under either
+/// backend's limit on bound values).
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Which database a URL points at, decided before connecting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -201,6 +211,12 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://app@db/h"), "postgres://app@db/h");
         assert_eq!(redact_url("sqlite://data/h.db"), "sqlite://data/h.db");
+    }
+
+    #[test]
+    fn numbers_placeholders() {
+        assert_eq!(placeholders(2, 3), "$2, $3, $4");
+        assert_eq!(placeholders(1, 0), "");
     }
 
     #[test]

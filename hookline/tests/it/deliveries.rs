@@ -142,6 +142,45 @@ backend_tests! {
         assert_eq!(deliveries::state(&t.db, &first[0].id).await.unwrap(), Some(("succeeded".into(), 1)));
     }
 
+    async fn one_recording_of_many_outcomes_keeps_each_to_its_own_lease(backend) {
+        use hookline::store::deliveries::Finished;
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        with_deliveries(&t.db, &clock, 5).await;
+        let a = lease("node-a", &clock);
+        let first = deliveries::claim_due(&t.db, clock.now_ms(), &a, 3).await.unwrap();
+        let b = lease("node-b", &clock);
+        let second = deliveries::claim_due(&t.db, clock.now_ms(), &b, 3).await.unwrap();
+        assert_eq!((first.len(), second.len()), (3, 2));
+        let finished = |id: &str, lease: &Lease, outcome| Finished {
+            attempt: None,
+            delivery_id: id.to_owned(),
+            lease: lease.clone(),
+            outcome,
+        };
+        let retry_at = clock.now_ms() + 5_000;
+        let items = [
+            finished(&first[0].id, &a, Outcome::Succeeded),
+            finished(&second[0].id, &b, Outcome::Succeeded),
+            finished(&first[1].id, &a, Outcome::RetryAt(retry_at)),
+            finished(&first[2].id, &a, Outcome::Succeeded),
+            // Recorded under a lease that is not the delivery's: refused.
+            finished(&second[1].id, &a, Outcome::Succeeded),
+        ];
+        let kept = deliveries::record_many(&t.db, &items).await.unwrap();
+        assert_eq!(kept, vec![true, true, true, true, false]);
+        let state = |id: String| {
+            let db = t.db.clone();
+            async move { deliveries::state(&db, &id).await.unwrap().unwrap() }
+        };
+        assert_eq!(state(first[0].id.clone()).await, ("succeeded".into(), 1));
+        assert_eq!(state(first[2].id.clone()).await, ("succeeded".into(), 1));
+        assert_eq!(state(second[0].id.clone()).await, ("succeeded".into(), 1));
+        assert_eq!(state(first[1].id.clone()).await, ("pending".into(), 1));
+        assert_eq!(deliveries::next_attempt_ms(&t.db, &first[1].id).await.unwrap(), Some(retry_at));
+        assert_eq!(state(second[1].id.clone()).await, ("pending".into(), 0), "still node-b's");
+    }
+
     async fn retries_come_due_at_their_time(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();

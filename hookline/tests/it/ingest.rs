@@ -155,4 +155,46 @@ backend_tests! {
         assert!(matches!(reused, Err(Error::Validation(_))), "a key reused for another event");
         assert_eq!(hookline::store::events::count_for_merchant(&t.db, &acme).await.unwrap(), 41);
     }
+
+    async fn events_written_together_fall_back_to_one_by_one_when_one_fails(backend) {
+        use hookline::store::events::{EventRow, Idempotency, Inserted, insert_many};
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "together@acme.example").await;
+        for url in ["https://a.example/in", "https://b.example/in"] {
+            endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live,
+                &input(url, &[EventType::PayinSucceeded]), EndpointRules::default()).await.unwrap();
+        }
+        let row = |t: EventType| EventRow {
+            id: hookline::ids::event_id(),
+            merchant_id: acme.clone(),
+            mode: "live".into(),
+            event_type: t.as_str().into(),
+            resource_id: "txn_1".into(),
+            data: "{}".into(),
+            created_ms: 1_000,
+        };
+        let counts = |results: Vec<Result<Inserted, String>>| -> Vec<Option<u64>> {
+            results.into_iter().map(|r| match r {
+                Ok(Inserted::New(n)) => Some(n),
+                _ => None,
+            }).collect()
+        };
+
+        // Together: each event is answered with its own fan-out.
+        let (a, b, c) = (row(EventType::PayinSucceeded), row(EventType::RefundUpdated), row(EventType::PayinSucceeded));
+        let key = Idempotency { key: "k-1", request_hash: "h", expires_before: 0 };
+        let results = insert_many(&t.db, &[(&a, None), (&b, None), (&c, Some(key))]).await.unwrap();
+        assert_eq!(counts(results), vec![Some(2), Some(0), Some(2)]);
+
+        // One event that cannot be stored (its id is taken) sends the others
+        // one by one: they are stored, it alone is refused.
+        let (d, e) = (row(EventType::PayinSucceeded), row(EventType::PayinSucceeded));
+        let results = insert_many(&t.db, &[(&d, None), (&a, None), (&e, None)]).await.unwrap();
+        assert_eq!(counts(results), vec![Some(2), None, Some(2)]);
+        for id in [&a.id, &c.id, &d.id, &e.id] {
+            assert_eq!(deliveries_of(&t.db, id).await.unwrap().len(), 2, "{id}");
+        }
+        assert_eq!(hookline::store::events::count_for_merchant(&t.db, &acme).await.unwrap(), 5);
+    }
 }
