@@ -98,6 +98,9 @@ struct Row {
     p95: Duration,
     p99: Duration,
     peak_rss_mb: f64,
+    /// Server CPU time (all nodes, start-up included) per delivery: steadier
+    /// than the rates on a machine that is also running the receivers.
+    cpu_ms_per_delivery: f64,
     duplicates: u64,
 }
 
@@ -169,7 +172,7 @@ async fn main() {
         "ceiling: bare loop signing and POSTing over reused connections: {ceiling:.0} requests/s\n"
     );
     println!(
-        "{:<10} {:>5}  {:<38} {:>10} {:>12} {:>8} {:>8} {:>8} {:>10} {:>9}",
+        "{:<10} {:>5}  {:<38} {:>10} {:>12} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11}",
         "backend",
         "nodes",
         "scenario",
@@ -179,7 +182,8 @@ async fn main() {
         "p95",
         "p99",
         "peak RSS",
-        "ceiling"
+        "ceiling",
+        "CPU/deliv."
     );
     let runs: &[(Backend, usize)] = &[
         (Backend::Sqlite, 1),
@@ -197,7 +201,7 @@ async fn main() {
             }
             match bench.run(backend, nodes, scenario).await {
                 Ok(row) => println!(
-                    "{:<10} {:>5}  {:<38} {:>10} {:>12.0} {:>8} {:>8} {:>8} {:>7.1} MB {:>8.1}%{}",
+                    "{:<10} {:>5}  {:<38} {:>10} {:>12.0} {:>8} {:>8} {:>8} {:>7.1} MB {:>8.1}% {:>8.3} ms{}",
                     backend.as_str(),
                     nodes,
                     scenario.label(),
@@ -208,6 +212,7 @@ async fn main() {
                     ms(row.p99),
                     row.peak_rss_mb,
                     100.0 * row.per_sec / ceiling,
+                    row.cpu_ms_per_delivery,
                     if row.duplicates > 0 {
                         format!("  ({} repeated)", row.duplicates)
                     } else {
@@ -300,6 +305,21 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// CPU seconds (user and system) a process has used so far, from /proc.
+fn cpu_secs(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 /// Peak resident memory of a process, from /proc.
@@ -417,6 +437,7 @@ impl Bench {
             .iter()
             .map(|(c, _)| peak_rss_mb(c.id()))
             .fold(0.0, f64::max);
+        let cpu: f64 = children.iter().map(|(c, _)| cpu_secs(c.id())).sum();
         for (mut child, _) in children {
             let _ = child.kill();
             let _ = child.wait();
@@ -425,6 +446,7 @@ impl Bench {
         self.arrivals.reset();
         result.map(|mut row| {
             row.peak_rss_mb = peak;
+            row.cpu_ms_per_delivery = cpu * 1000.0 / row.deliveries.max(1) as f64;
             row
         })
     }
@@ -620,6 +642,7 @@ impl Bench {
             p95: percentile(&latencies, 0.95),
             p99: percentile(&latencies, 0.99),
             peak_rss_mb: 0.0,
+            cpu_ms_per_delivery: 0.0,
             duplicates: self.arrivals.duplicates.load(Ordering::SeqCst),
         })
     }

@@ -9,7 +9,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
 use crate::store::health::HELD_UNTIL;
-use crate::store::{Backend, Db, placeholders};
+use crate::store::{Backend, Db, bulk_sql, placeholders};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Claimed {
@@ -123,6 +123,7 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
         }
     }
     let mut kept_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let backend = db.backend();
     let _turn = db.write_turn().await;
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -130,9 +131,12 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| format!("({})", placeholders(i * 15 + 1, 15)))
                 .collect();
-            let sql = format!(
-                "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES {}",
-                values.join(", ")
+            let sql = bulk_sql(
+                backend,
+                format!(
+                    "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES {}",
+                    values.join(", ")
+                ),
             );
             let mut query = sqlx::query(&sql);
             for a in chunk {
@@ -157,11 +161,14 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
         }
         for ((status, next, attempted, held, lease), ids) in &groups {
             for chunk in ids.chunks(UPDATES_PER_STATEMENT) {
-                let sql = format!(
-                    "UPDATE deliveries SET status = $1, attempts = attempts + $2, held = $3, \
-                       next_attempt_ms = COALESCE($4, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
-                     WHERE lease_owner = $5 AND lease_until_ms = $6 AND id IN ({}) RETURNING id",
-                    placeholders(7, chunk.len())
+                let sql = bulk_sql(
+                    backend,
+                    format!(
+                        "UPDATE deliveries SET status = $1, attempts = attempts + $2, held = $3, \
+                           next_attempt_ms = COALESCE($4, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
+                         WHERE lease_owner = $5 AND lease_until_ms = $6 AND id IN ({}) RETURNING id",
+                        placeholders(7, chunk.len())
+                    ),
                 );
                 let mut query = sqlx::query_scalar::<_, String>(&sql)
                     .bind(*status)

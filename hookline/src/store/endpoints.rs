@@ -170,11 +170,14 @@ pub async fn live_secrets_many(
     if endpoint_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT endpoint_id, id, sealed, created_ms, expires_ms FROM endpoint_secrets \
-         WHERE endpoint_id IN ({}) AND (expires_ms IS NULL OR expires_ms > $1) \
-         ORDER BY endpoint_id, (expires_ms IS NULL) DESC, created_ms DESC",
-        crate::store::placeholders(2, endpoint_ids.len())
+    let sql = crate::store::bulk_sql(
+        db.backend(),
+        format!(
+            "SELECT endpoint_id, id, sealed, created_ms, expires_ms FROM endpoint_secrets \
+             WHERE (expires_ms IS NULL OR expires_ms > $1) AND endpoint_id IN ({}) \
+             ORDER BY endpoint_id, (expires_ms IS NULL) DESC, created_ms DESC",
+            crate::store::placeholders(2, endpoint_ids.len())
+        ),
     );
     type Row = (String, String, Vec<u8>, i64, Option<i64>);
     let rows: Vec<Row> = on_db!(db, |pool| {
@@ -255,9 +258,12 @@ pub async fn get_live_many(db: &Db, ids: &[&str]) -> Result<Vec<LiveEndpoint>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT {COLUMNS}, {HEALTH_COLUMNS} FROM endpoints WHERE id IN ({}) AND NOT deleted",
-        crate::store::placeholders(1, ids.len())
+    let sql = crate::store::bulk_sql(
+        db.backend(),
+        format!(
+            "SELECT {COLUMNS}, {HEALTH_COLUMNS} FROM endpoints WHERE id IN ({}) AND NOT deleted",
+            crate::store::placeholders(1, ids.len())
+        ),
     );
     Ok(on_db!(db, |pool| {
         let mut query = sqlx::query_as::<_, LiveEndpoint>(&sql);

@@ -56,13 +56,17 @@ pub async fn insert_with_fanout(
 /// merchant, in its mode, subscribed to its type, due at once. Endpoints
 /// disabled by Hookline (failing, or 410) keep their events, held until the
 /// merchant re-enables them; ones the merchant turned off do not.
-const FAN_OUT: &str = "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
+fn fan_out_sql() -> String {
+    format!(
+        "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
      SELECT 'dlv_' || substr(v.id, 5) || '_' || e.id, v.id, e.id, e.merchant_id, 'pending', 0, \
-            CASE WHEN e.enabled THEN v.created_ms ELSE $1 END, v.created_ms, NOT e.enabled \
+            CASE WHEN e.enabled THEN v.created_ms ELSE {HELD_UNTIL} END, v.created_ms, NOT e.enabled \
      FROM events v JOIN endpoints e ON e.merchant_id = v.merchant_id AND e.mode = v.mode \
      JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = v.event_type \
      WHERE NOT e.deleted AND (e.enabled OR e.disabled_reason IN ('failing', 'gone')) \
-       AND v.id IN";
+       AND v.id IN"
+    )
+}
 
 /// Rows per multi-row statement: 7 values each, far below either backend's limit.
 const ROWS_PER_STATEMENT: usize = 200;
@@ -71,7 +75,7 @@ const ROWS_PER_STATEMENT: usize = 200;
 /// `$conn` in a few statements; evaluates to how many deliveries each event
 /// got. A macro so that it expands once per backend inside [`on_db!`].
 macro_rules! insert_together {
-    ($conn:expr, $events:expr) => {
+    ($conn:expr, $events:expr, $backend:expr) => {
         async {
             use sqlx::Row;
             let events: &[&EventRow] = $events;
@@ -81,9 +85,12 @@ macro_rules! insert_together {
                 let values: Vec<String> = (0..chunk.len())
                     .map(|i| format!("({})", crate::store::placeholders(i * 7 + 1, 7)))
                     .collect();
-                let sql = format!(
-                    "INSERT INTO events ({EVENT_COLUMNS}) VALUES {}",
-                    values.join(", ")
+                let sql = crate::store::bulk_sql(
+                    $backend,
+                    format!(
+                        "INSERT INTO events ({EVENT_COLUMNS}) VALUES {}",
+                        values.join(", ")
+                    ),
                 );
                 let mut query = sqlx::query(&sql);
                 for event in chunk {
@@ -97,11 +104,15 @@ macro_rules! insert_together {
                         .bind(event.created_ms);
                 }
                 query.execute(&mut *$conn).await?;
-                let sql = format!(
-                    "{FAN_OUT} ({}) RETURNING event_id",
-                    crate::store::placeholders(2, chunk.len())
+                let sql = crate::store::bulk_sql(
+                    $backend,
+                    format!(
+                        "{} ({}) RETURNING event_id",
+                        fan_out_sql(),
+                        crate::store::placeholders(1, chunk.len())
+                    ),
                 );
-                let mut query = sqlx::query(&sql).bind(HELD_UNTIL);
+                let mut query = sqlx::query(&sql);
                 for event in chunk {
                     query = query.bind(&event.id);
                 }
@@ -139,7 +150,7 @@ pub async fn insert_many(
         let mut any_new = false;
         if unkeyed.len() > 1 {
             let mut sp = sqlx::Acquire::begin(&mut *tx).await?;
-            match insert_together!(sp, &unkeyed).await {
+            match insert_together!(sp, &unkeyed, backend).await {
                 Ok(fanned_out) => {
                     sp.commit().await?;
                     for (slot, (event, _)) in results.iter_mut().zip(items) {
@@ -322,9 +333,12 @@ pub async fn get_many(db: &Db, ids: &[&str]) -> Result<Vec<EventRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE id IN ({})",
-        crate::store::placeholders(1, ids.len())
+    let sql = crate::store::bulk_sql(
+        db.backend(),
+        format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id IN ({})",
+            crate::store::placeholders(1, ids.len())
+        ),
     );
     Ok(on_db!(db, |pool| {
         let mut query = sqlx::query_as::<_, EventRow>(&sql);

@@ -80,6 +80,35 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `sql` ready for `backend` when it binds many values. SQLite looks up each
+/// named parameter (`$N`) by a linear scan, which costs quadratic time in a
+/// statement with hundreds of them; anonymous `?` parameters bind in order
+/// at no cost. So on SQLite `$1, $2, …` become `?` when they appear in the
+/// text in exactly that order (otherwise `sql` is kept as it is).
+pub(crate) fn bulk_sql(backend: Backend, sql: String) -> String {
+    if backend != Backend::Sqlite {
+        return sql;
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1usize;
+    let mut rest = sql.as_str();
+    while let Some(at) = rest.find('$') {
+        let digits = rest[at + 1..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if rest[at + 1..at + 1 + digits].parse::<usize>().ok() != Some(expected) {
+            return sql;
+        }
+        out.push_str(&rest[..at]);
+        out.push('?');
+        expected += 1;
+        rest = &rest[at + 1 + digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Which database a URL points at, decided before connecting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -217,6 +246,21 @@ mod tests {
     fn numbers_placeholders() {
         assert_eq!(placeholders(2, 3), "$2, $3, $4");
         assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn bulk_statements_bind_in_order_on_sqlite() {
+        let sql = || "UPDATE t SET a = $1 WHERE b = $2 AND id IN ($3, $4)".to_owned();
+        assert_eq!(
+            bulk_sql(Backend::Sqlite, sql()),
+            "UPDATE t SET a = ? WHERE b = ? AND id IN (?, ?)"
+        );
+        assert_eq!(bulk_sql(Backend::Postgres, sql()), sql());
+        let out_of_order = "SELECT $2, $1".to_owned();
+        assert_eq!(
+            bulk_sql(Backend::Sqlite, out_of_order.clone()),
+            out_of_order
+        );
     }
 
     #[test]
