@@ -164,8 +164,22 @@ pub async fn deliveries_of_event(db: &Db, event_id: &str) -> Result<Vec<EventDel
 /// Puts an event's finished deliveries to enabled endpoints back in the
 /// queue, due at `now`; one still retrying is made due now. A delivery in
 /// flight (leased) is left alone. Answers how many were queued.
+///
+/// The merchant asking for it is the signal that their server is back, so a
+/// circuit breaker pausing one of these endpoints ends now: the resent
+/// delivery is its probe, instead of waiting up to ten minutes.
 pub async fn resend(db: &Db, merchant_id: &str, event_id: &str, now: Millis) -> Result<u64> {
     Ok(on_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE endpoints SET breaker_until_ms = $1 \
+             WHERE breaker_until_ms > $1 AND merchant_id = $3 \
+               AND id IN (SELECT endpoint_id FROM deliveries WHERE event_id = $2)",
+        )
+        .bind(now)
+        .bind(event_id)
+        .bind(merchant_id)
+        .execute(pool)
+        .await?;
         sqlx::query(
             "UPDATE deliveries SET status = 'pending', next_attempt_ms = $1, lease_until_ms = NULL, lease_owner = NULL \
              WHERE event_id = $2 AND merchant_id = $3 AND NOT held \

@@ -182,6 +182,37 @@ async fn slow_receiver() -> (Arc<AtomicUsize>, String) {
 }
 
 backend_tests! {
+    async fn an_endpoint_with_an_unreadable_secret_does_not_hold_up_its_batch(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (good, good_url) = Receiver::start(&[]).await;
+        let (broken, broken_url) = Receiver::start(&[]).await;
+        let s = setup(&t.db, &clock, &good_url, "", vec![]).await;
+        let input = EndpointInput {
+            url: broken_url,
+            event_types: vec!["payin.succeeded".into()],
+            ..EndpointInput::default()
+        };
+        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
+        let unreadable = endpoints::create(&t.db, &sbox(), &*clock, &s.merchant, Mode::Live, &input, rules)
+            .await.unwrap().id;
+        // Sealed under another key, say: it cannot be opened.
+        hookline::on_db!(&t.db, |pool| sqlx::query("UPDATE endpoint_secrets SET sealed = $1 WHERE endpoint_id = $2")
+            .bind(vec![0u8; 60]).bind(&unreadable).execute(pool).await.map(|_| ()).unwrap());
+        ingest::publish(&t.db, &*clock, &PublishInput {
+            merchant_id: s.merchant.clone(),
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+        }, None).await.unwrap();
+
+        let d = dispatcher(&t.db, &clock, true);
+        assert_eq!(d.step().await.unwrap(), 3);
+        assert_eq!(good.received().len(), 2, "the readable endpoint got both events");
+        assert!(broken.received().is_empty(), "nothing is sent unsigned");
+        assert_eq!(deliveries::state(&t.db, &delivery_id(&s)).await.unwrap().unwrap().0, "succeeded");
+    }
+
     async fn concurrency_per_endpoint_is_bounded(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();

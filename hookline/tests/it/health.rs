@@ -140,6 +140,31 @@ backend_tests! {
         assert_eq!((h.consecutive_failures, h.breaker_until_ms, h.failing_since_ms), (0, None, None));
     }
 
+    async fn a_merchant_resending_an_event_ends_the_breaker_pause_with_a_probe(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "resend@acme.example").await;
+        let (receiver, url) = Receiver::start(&[(500, None); 3]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let mut events = Vec::new();
+        for _ in 0..4 {
+            events.push(publish(&t.db, &*clock, &m).await);
+        }
+        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(600), ..BreakerPolicy::default() };
+        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
+        d.step().await.unwrap();
+        assert_eq!(receiver.received().len(), 3, "the breaker opened after three failures");
+
+        // The merchant fixed their server and resends one event: it goes at
+        // once as the probe, and its success closes the breaker.
+        assert_eq!(hookline::logs::ops::resend(&t.db, &*clock, &m, Mode::Live, &events[0]).await.unwrap(), 1);
+        d.step().await.unwrap();
+        assert_eq!(receiver.received().len(), 4, "one probe, no ten-minute wait");
+        assert_eq!(deliveries::state(&t.db, &delivery(&events[0], &ep)).await.unwrap().unwrap().0, "succeeded");
+        let h = hookline::store::endpoints::get_live(&t.db, &ep).await.unwrap().unwrap().health;
+        assert_eq!((h.consecutive_failures, h.breaker_until_ms), (0, None), "the breaker is closed");
+    }
+
     async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_events_held(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
