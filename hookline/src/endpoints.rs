@@ -144,9 +144,14 @@ pub async fn signing_secrets(
 ) -> Result<Vec<SigningSecret>> {
     store::live_secrets(db, endpoint_id, clock.now_ms())
         .await?
-        .into_iter()
-        .map(|row| Ok(SigningSecret::from_bytes(sbox.open(&row.sealed, &row.id)?)))
+        .iter()
+        .map(|row| open_secret(sbox, row))
         .collect()
+}
+
+/// A stored secret, unsealed.
+pub fn open_secret(sbox: &SecretBox, row: &store::SecretRow) -> Result<SigningSecret> {
+    Ok(SigningSecret::from_bytes(sbox.open(&row.sealed, &row.id)?))
 }
 
 /// The merchant's current secret for its endpoint.

@@ -232,12 +232,14 @@ struct BatchData {
 
 impl BatchData {
     async fn load(db: &Db, sbox: &SecretBox, now: i64, claimed: &[Claimed]) -> Result<BatchData> {
-        let mut event_ids: Vec<&str> = claimed.iter().map(|c| c.event_id.as_str()).collect();
-        event_ids.sort_unstable();
-        event_ids.dedup();
-        let mut endpoint_ids: Vec<&str> = claimed.iter().map(|c| c.endpoint_id.as_str()).collect();
-        endpoint_ids.sort_unstable();
-        endpoint_ids.dedup();
+        let distinct = |id: fn(&Claimed) -> &str| {
+            let mut ids: Vec<&str> = claimed.iter().map(id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let event_ids = distinct(|c| &c.event_id);
+        let endpoint_ids = distinct(|c| &c.endpoint_id);
         let mut data = BatchData::default();
         for event in event_store::get_many(db, &event_ids).await? {
             data.events.insert(event.id.clone(), Arc::new(event));
@@ -249,11 +251,8 @@ impl BatchData {
         let mut secrets: HashMap<String, Vec<SigningSecret>> = HashMap::new();
         let mut unreadable = Vec::new();
         for (endpoint_id, row) in endpoint_store::live_secrets_many(db, &endpoint_ids, now).await? {
-            match sbox.open(&row.sealed, &row.id) {
-                Ok(bytes) => secrets
-                    .entry(endpoint_id)
-                    .or_default()
-                    .push(SigningSecret::from_bytes(bytes)),
+            match crate::endpoints::open_secret(sbox, &row) {
+                Ok(secret) => secrets.entry(endpoint_id).or_default().push(secret),
                 // Left out: that endpoint's deliveries read their secrets
                 // alone and fail alone, and the rest of the batch goes on.
                 Err(_) => unreadable.push(endpoint_id),
@@ -318,14 +317,25 @@ impl Dispatcher {
         }
     }
 
+    /// Claims up to `limit` due deliveries and reads what their attempts need.
+    async fn claim(
+        &self,
+        now: i64,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<(Vec<Claimed>, BatchData)> {
+        let claimed = deliveries::claim_due(&self.db, now, lease, limit).await?;
+        let batch = BatchData::load(&self.db, &self.sbox, now, &claimed).await?;
+        Ok((claimed, batch))
+    }
+
     /// Claims one batch of due deliveries, attempts each and waits for all of
     /// them; answers how many. Tests step the dispatcher with this.
     pub async fn step(self: &Arc<Self>) -> Result<usize> {
         let now = self.clock.now_ms();
         let lease = self.new_lease();
-        let claimed = deliveries::claim_due(&self.db, now, &lease, self.batch_size).await?;
+        let (claimed, batch) = self.claim(now, &lease, self.batch_size).await?;
         let n = claimed.len();
-        let batch = BatchData::load(&self.db, &self.sbox, now, &claimed).await?;
         let node = self.gates.node(self.max_in_flight);
         let mut tasks = tokio::task::JoinSet::new();
         for delivery in claimed {
@@ -377,23 +387,14 @@ impl Dispatcher {
                 .max(1);
             let now = self.clock.now_ms();
             let lease = self.new_lease();
-            let claimed = match deliveries::claim_due(&self.db, now, &lease, free as i64).await {
+            let (claimed, batch) = match self.claim(now, &lease, free as i64).await {
                 Ok(c) => {
                     backoff = Duration::from_millis(500);
                     c
                 }
                 Err(e) => {
+                    // Anything claimed is leased; the lease runs out and it is claimed again.
                     tracing::warn!(error = %e, retry_in = ?backoff, "claiming deliveries failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    continue;
-                }
-            };
-            let batch = match BatchData::load(&self.db, &self.sbox, now, &claimed).await {
-                Ok(b) => b,
-                Err(e) => {
-                    // The leases run out and the deliveries are claimed again.
-                    tracing::warn!(error = %e, retry_in = ?backoff, "reading claimed deliveries failed");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;

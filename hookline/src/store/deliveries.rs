@@ -9,7 +9,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
 use crate::store::health::HELD_UNTIL;
-use crate::store::{Backend, Db, bulk_sql, placeholders};
+use crate::store::{Backend, Db, bulk_sql, placeholders, value_rows};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Claimed {
@@ -128,14 +128,11 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(i * 15 + 1, 15)))
-                .collect();
             let sql = bulk_sql(
                 backend,
                 format!(
                     "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES {}",
-                    values.join(", ")
+                    value_rows(chunk.len(), 15)
                 ),
             );
             let mut query = sqlx::query(&sql);

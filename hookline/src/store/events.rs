@@ -82,14 +82,11 @@ macro_rules! insert_together {
             let mut fanned_out: std::collections::HashMap<String, u64> =
                 events.iter().map(|e| (e.id.clone(), 0)).collect();
             for chunk in events.chunks(ROWS_PER_STATEMENT) {
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|i| format!("({})", crate::store::placeholders(i * 7 + 1, 7)))
-                    .collect();
                 let sql = crate::store::bulk_sql(
                     $backend,
                     format!(
                         "INSERT INTO events ({EVENT_COLUMNS}) VALUES {}",
-                        values.join(", ")
+                        crate::store::value_rows(chunk.len(), 7)
                     ),
                 );
                 let mut query = sqlx::query(&sql);
@@ -204,39 +201,8 @@ pub async fn insert_many(
                         });
                     }
                 }
-                sqlx::query(&format!(
-                    "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                ))
-                .bind(&event.id)
-                .bind(&event.merchant_id)
-                .bind(&event.mode)
-                .bind(&event.event_type)
-                .bind(&event.resource_id)
-                .bind(&event.data)
-                .bind(event.created_ms)
-                .execute(&mut *sp)
-                .await?;
-                // Endpoints disabled by Hookline (failing, or 410) keep their events,
-                // held until the merchant re-enables them; ones the merchant turned off do not.
-                let fanned_out = sqlx::query(
-                    "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
-                     SELECT 'dlv_' || $1 || '_' || e.id, $2, e.id, e.merchant_id, 'pending', 0, \
-                            CASE WHEN e.enabled THEN $3 ELSE $7 END, $3, NOT e.enabled \
-                     FROM endpoints e JOIN endpoint_event_types t ON t.endpoint_id = e.id \
-                     WHERE e.merchant_id = $4 AND e.mode = $5 AND NOT e.deleted AND t.event_type = $6 \
-                       AND (e.enabled OR e.disabled_reason IN ('failing', 'gone'))",
-                )
-                .bind(event.id.trim_start_matches("evt_"))
-                .bind(&event.id)
-                .bind(event.created_ms)
-                .bind(&event.merchant_id)
-                .bind(&event.mode)
-                .bind(&event.event_type)
-                .bind(HELD_UNTIL)
-                .execute(&mut *sp)
-                .await?
-                .rows_affected();
-                Ok(Inserted::New(fanned_out))
+                let fanned_out = insert_together!(sp, &[*event], backend).await?;
+                Ok(Inserted::New(fanned_out.values().sum()))
             }
             .await;
             match attempt {

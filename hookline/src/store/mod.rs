@@ -80,6 +80,15 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `($1, …, $c), ($c+1, …), …`: the `VALUES` of a multi-row insert of
+/// `rows` rows of `columns` values each.
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `sql` ready for `backend` when it binds many values. SQLite looks up each
 /// named parameter (`$N`) by a linear scan, which costs quadratic time in a
 /// statement with hundreds of them; anonymous `?` parameters bind in order
@@ -246,6 +255,7 @@ mod tests {
     fn numbers_placeholders() {
         assert_eq!(placeholders(2, 3), "$2, $3, $4");
         assert_eq!(placeholders(1, 0), "");
+        assert_eq!(value_rows(2, 2), "($1, $2), ($3, $4)");
     }
 
     #[test]
