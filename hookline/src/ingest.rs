@@ -3,6 +3,7 @@
 //! to the merchant's subscribed endpoints in one transaction.
 
 use crate::clock::Clock;
+use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
 use crate::events::{EventData, EventType, Timestamp};
 use crate::ids;
@@ -12,6 +13,7 @@ use crate::store::events::{self as store, EventRow, Idempotency, Inserted};
 use crate::validation::FieldErrors;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// An event's data may not exceed this, serialised.
@@ -258,6 +260,9 @@ pub struct Publisher {
     db: Db,
     queue: std::sync::OnceLock<mpsc::UnboundedSender<Queued>>,
     known: KnownMerchants,
+    /// This process's dispatcher: woken for new work, and handed the new
+    /// deliveries it has free slots for.
+    dispatcher: Option<Arc<Dispatcher>>,
 }
 
 /// Most events written in one transaction.
@@ -282,6 +287,17 @@ impl Publisher {
             db,
             queue: std::sync::OnceLock::new(),
             known: KnownMerchants::default(),
+            dispatcher: None,
+        }
+    }
+
+    /// A publisher that wakes `dispatcher` when it stores new work, and
+    /// leases it as many new deliveries as it has free slots for, so they go
+    /// out without waiting for a claim.
+    pub fn with_dispatcher(db: Db, dispatcher: Arc<Dispatcher>) -> Publisher {
+        Publisher {
+            dispatcher: Some(dispatcher),
+            ..Publisher::new(db)
         }
     }
 
@@ -315,6 +331,7 @@ impl Publisher {
         self.queue.get_or_init(|| {
             let (tx, mut rx) = mpsc::unbounded_channel::<Queued>();
             let db = self.db.clone();
+            let dispatcher = self.dispatcher.clone();
             tokio::spawn(async move {
                 while let Some(first) = rx.recv().await {
                     let mut group = vec![first];
@@ -328,11 +345,21 @@ impl Publisher {
                         .iter()
                         .map(|q| (&q.prepared.row, q.prepared.idempotency()))
                         .collect();
-                    let results = store::insert_many(&db, &items).await;
+                    let reservation = dispatcher.as_ref().and_then(|d| d.reserve(usize::MAX));
+                    let handoff = reservation.as_ref().map(|r| r.handoff());
+                    let stored = store::insert_many_handing_off(&db, &items, handoff).await;
                     drop(items);
-                    match results {
-                        Ok(results) => {
-                            for (q, r) in group.into_iter().zip(results) {
+                    match stored {
+                        Ok(stored) => {
+                            if let Some(d) = &dispatcher {
+                                if let Some(reservation) = reservation {
+                                    d.deliver_reserved(reservation, stored.leased);
+                                }
+                                if stored.queued {
+                                    d.wakeup.wake();
+                                }
+                            }
+                            for (q, r) in group.into_iter().zip(stored.results) {
                                 let _ = q.done.send((q.prepared, r.map_err(Failure::One)));
                             }
                         }

@@ -8,4 +8,4 @@ pub mod worker;
 
 pub use client::{ClientCache, DeliveryPolicy, DestinationError};
 pub use wake::Wakeup;
-pub use worker::{BreakerPolicy, Dispatcher, ErrorClass, Gates, TestDelivery};
+pub use worker::{BreakerPolicy, Dispatcher, ErrorClass, Gates, Reservation, TestDelivery};

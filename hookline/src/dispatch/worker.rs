@@ -16,14 +16,14 @@ use crate::signing::signature_header;
 use crate::store::Db;
 use crate::store::deliveries::{self, AttemptRow, Claimed, Finished, Lease, Outcome};
 use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint};
-use crate::store::events::{self as event_store, EventRow};
+use crate::store::events::{self as event_store, EventRow, Handoff};
 use crate::store::health::{self as health_store, DisabledReason};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// Response bodies are kept up to this size.
 pub const MAX_RESPONSE_BODY: usize = 8 * 1024;
@@ -117,6 +117,28 @@ pub struct Gates {
     node: std::sync::OnceLock<Arc<Semaphore>>,
     endpoints: std::sync::Mutex<HashMap<String, Arc<EndpointGate>>>,
     recorder: std::sync::OnceLock<mpsc::UnboundedSender<Recording>>,
+    /// Set while the run loop finds nothing else due: new events' deliveries
+    /// may then go straight to this node's free slots (see [`Dispatcher::reserve`]).
+    handoff: std::sync::atomic::AtomicBool,
+}
+
+/// Free slots of this node set aside for new events' deliveries, and the
+/// lease to store those deliveries under. Dropping it frees the slots.
+pub struct Reservation {
+    lease: Lease,
+    now: i64,
+    slots: Vec<OwnedSemaphorePermit>,
+}
+
+impl Reservation {
+    /// What the ingest writer passes to the store.
+    pub fn handoff(&self) -> Handoff<'_> {
+        Handoff {
+            lease: &self.lease,
+            now: self.now,
+            limit: self.slots.len(),
+        }
+    }
 }
 
 /// One endpoint's limits on this node: attempts in flight, and deliveries
@@ -405,44 +427,114 @@ impl Dispatcher {
             // spinning on claims of one delivery each.
             let drained = claimed.len() < free;
             want = if drained { 1 } else { busy_claim };
+            self.gates.handoff.store(drained, Ordering::Relaxed);
             for delivery in claimed {
                 let prepared = batch.for_delivery(&delivery);
                 let Ok(node_slot) = node.clone().acquire_owned().await else {
                     return;
                 };
-                let endpoint = self
-                    .gates
-                    .endpoint(&delivery.endpoint_id, self.max_per_endpoint);
-                let this = self.clone();
-                let lease = lease.clone();
-                tokio::spawn(async move {
-                    let _node_slot = node_slot;
-                    // A few deliveries may queue behind a busy endpoint; beyond
-                    // that they go back to the database for a moment rather
-                    // than hold node slots that other endpoints could use.
-                    let Ok(_queued) = endpoint.queue.clone().try_acquire_owned() else {
-                        let later = this.clock.now_ms() + 100;
-                        let release = Finished {
-                            attempt: None,
-                            delivery_id: delivery.id.clone(),
-                            lease: lease.clone(),
-                            outcome: Outcome::Release(later),
-                        };
-                        if let Err(e) = this.record(release).await {
-                            tracing::warn!(delivery_id = %delivery.id, error = %e, "could not requeue a delivery");
-                        }
-                        return;
-                    };
-                    if let Some(running) = endpoint.slot().await {
-                        this.attempt_logged(&delivery, &lease, running, prepared)
-                            .await;
-                    }
-                });
+                self.start(delivery, prepared, node_slot, lease.clone());
             }
             if drained {
                 self.wakeup.wait(poll).await;
             }
         }
+    }
+
+    /// Attempts one claimed delivery in a task of its own, holding one of
+    /// the node's slots.
+    fn start(
+        self: &Arc<Self>,
+        delivery: Claimed,
+        prepared: Prepared,
+        node_slot: OwnedSemaphorePermit,
+        lease: Lease,
+    ) {
+        let endpoint = self
+            .gates
+            .endpoint(&delivery.endpoint_id, self.max_per_endpoint);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _node_slot = node_slot;
+            // A few deliveries may queue behind a busy endpoint; beyond
+            // that they go back to the database for a moment rather
+            // than hold node slots that other endpoints could use.
+            let Ok(_queued) = endpoint.queue.clone().try_acquire_owned() else {
+                let later = this.clock.now_ms() + 100;
+                let release = Finished {
+                    attempt: None,
+                    delivery_id: delivery.id.clone(),
+                    lease: lease.clone(),
+                    outcome: Outcome::Release(later),
+                };
+                if let Err(e) = this.record(release).await {
+                    tracing::warn!(delivery_id = %delivery.id, error = %e, "could not requeue a delivery");
+                }
+                return;
+            };
+            if let Some(running) = endpoint.slot().await {
+                this.attempt_logged(&delivery, &lease, running, prepared)
+                    .await;
+            }
+        });
+    }
+
+    /// Sets aside up to `most` of this node's free slots for the deliveries
+    /// of events about to be stored, with the lease they will be stored
+    /// under. Only while the run loop is going and nothing else is due, so
+    /// new events never overtake older due work; `None` otherwise.
+    pub fn reserve(&self, most: usize) -> Option<Reservation> {
+        if !self.gates.handoff.load(Ordering::Relaxed) {
+            return None;
+        }
+        let node = self.gates.node(self.max_in_flight);
+        let mut slots = Vec::new();
+        while slots.len() < most {
+            match node.clone().try_acquire_owned() {
+                Ok(slot) => slots.push(slot),
+                Err(_) => break,
+            }
+        }
+        if slots.is_empty() {
+            return None;
+        }
+        Some(Reservation {
+            lease: self.new_lease(),
+            now: self.clock.now_ms(),
+            slots,
+        })
+    }
+
+    /// Attempts the deliveries stored under `reservation`'s lease (no claim
+    /// needed: the transaction that stored them leased them to this node).
+    /// Unused slots are freed. If what they need cannot be read, they wait
+    /// for their lease to run out and are claimed like any other.
+    pub fn deliver_reserved(self: &Arc<Self>, reservation: Reservation, leased: Vec<Claimed>) {
+        let Reservation {
+            lease,
+            now,
+            mut slots,
+        } = reservation;
+        slots.truncate(leased.len());
+        if leased.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            match BatchData::load(&this.db, &this.sbox, now, &leased).await {
+                Ok(batch) => {
+                    for (delivery, slot) in leased.into_iter().zip(slots) {
+                        let prepared = batch.for_delivery(&delivery);
+                        this.start(delivery, prepared, slot, lease.clone());
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    deliveries = leased.len(),
+                    "reading new deliveries failed; they are claimed again when their lease runs out"
+                ),
+            }
+        });
     }
 
     /// Records a finished delivery. Deliveries finishing together are written

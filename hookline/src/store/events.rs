@@ -4,7 +4,7 @@
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::on_db;
-use crate::store::deliveries::Lease;
+use crate::store::deliveries::{Claimed, Lease};
 use crate::store::health::HELD_UNTIL;
 use crate::store::{Backend, Db};
 
@@ -56,31 +56,70 @@ pub async fn insert_with_fanout(
 /// merchant, in its mode, subscribed to its type, due at once. Endpoints
 /// disabled by Hookline (failing, or 410) keep their events, held until the
 /// merchant re-enables them; ones the merchant turned off do not.
+///
+/// The first `$3` deliveries that can go at once (endpoint enabled, its
+/// breaker closed at `$4`) are leased to `$1` until `$2`: the node that
+/// stores them has slots free and sends them itself, with no claim.
+/// (Parameters are numbered in the order they appear, for [`crate::store::bulk_sql`].)
 fn fan_out_sql() -> String {
     format!(
-        "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, created_ms, held) \
-     SELECT 'dlv_' || substr(v.id, 5) || '_' || e.id, v.id, e.id, e.merchant_id, 'pending', 0, \
-            CASE WHEN e.enabled THEN v.created_ms ELSE {HELD_UNTIL} END, v.created_ms, NOT e.enabled \
-     FROM events v JOIN endpoints e ON e.merchant_id = v.merchant_id AND e.mode = v.mode \
-     JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = v.event_type \
-     WHERE NOT e.deleted AND (e.enabled OR e.disabled_reason IN ('failing', 'gone')) \
-       AND v.id IN"
+        "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, \
+           created_ms, held, lease_owner, lease_until_ms) \
+         SELECT id, event_id, endpoint_id, merchant_id, 'pending', 0, next_attempt_ms, created_ms, held, \
+           CASE WHEN lease_it THEN $1 END, CASE WHEN lease_it THEN $2 END \
+         FROM (SELECT *, (can_go AND row_number() OVER (PARTITION BY can_go ORDER BY event_id, endpoint_id) <= $3) \
+                 AS lease_it \
+               FROM (SELECT 'dlv_' || substr(v.id, 5) || '_' || e.id AS id, v.id AS event_id, \
+                       e.id AS endpoint_id, e.merchant_id AS merchant_id, \
+                       CASE WHEN e.enabled THEN v.created_ms ELSE {HELD_UNTIL} END AS next_attempt_ms, \
+                       v.created_ms AS created_ms, NOT e.enabled AS held, \
+                       (e.enabled AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= $4)) AS can_go \
+                     FROM events v JOIN endpoints e ON e.merchant_id = v.merchant_id AND e.mode = v.mode \
+                     JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = v.event_type \
+                     WHERE NOT e.deleted AND (e.enabled OR e.disabled_reason IN ('failing', 'gone')) \
+                       AND v.id IN ({{}})) fanned) numbered \
+         RETURNING id, event_id, endpoint_id, lease_owner, held"
     )
+}
+
+/// Deliveries that the storing node may lease to itself as it writes them
+/// (see [`fan_out_sql`]): at most `limit`, under `lease`, breakers read at `now`.
+#[derive(Clone, Copy, Debug)]
+pub struct Handoff<'a> {
+    pub lease: &'a Lease,
+    pub now: Millis,
+    pub limit: usize,
+}
+
+/// What one write of events fanned out to.
+#[derive(Default)]
+struct Fanned {
+    /// Deliveries per event.
+    per_event: std::collections::HashMap<String, u64>,
+    /// Deliveries leased to the writer.
+    leased: Vec<Claimed>,
+    /// Whether any delivery waits in the queue for a claim.
+    queued: bool,
 }
 
 /// Rows per multi-row statement: 7 values each, far below either backend's limit.
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// Writes `$events` (none with an idempotency key) with their deliveries on
-/// `$conn` in a few statements; evaluates to how many deliveries each event
-/// got. A macro so that it expands once per backend inside [`on_db!`].
+/// `$conn` in a few statements, leasing up to `$limit` of them under
+/// `$handoff`; evaluates to a [`Fanned`]. A macro so that it expands once per
+/// backend inside [`on_db!`].
 macro_rules! insert_together {
-    ($conn:expr, $events:expr, $backend:expr) => {
+    ($conn:expr, $events:expr, $backend:expr, $handoff:expr, $limit:expr) => {
         async {
             use sqlx::Row;
             let events: &[&EventRow] = $events;
-            let mut fanned_out: std::collections::HashMap<String, u64> =
-                events.iter().map(|e| (e.id.clone(), 0)).collect();
+            let handoff: Option<Handoff<'_>> = $handoff;
+            let mut limit: usize = $limit;
+            let mut fanned = Fanned {
+                per_event: events.iter().map(|e| (e.id.clone(), 0)).collect(),
+                ..Fanned::default()
+            };
             for chunk in events.chunks(ROWS_PER_STATEMENT) {
                 let sql = crate::store::bulk_sql(
                     $backend,
@@ -103,22 +142,37 @@ macro_rules! insert_together {
                 query.execute(&mut *$conn).await?;
                 let sql = crate::store::bulk_sql(
                     $backend,
-                    format!(
-                        "{} ({}) RETURNING event_id",
-                        fan_out_sql(),
-                        crate::store::placeholders(1, chunk.len())
-                    ),
+                    fan_out_sql().replace("{}", &crate::store::placeholders(5, chunk.len())),
                 );
-                let mut query = sqlx::query(&sql);
+                let mut query = sqlx::query(&sql)
+                    .bind(handoff.map(|h| h.lease.owner.clone()))
+                    .bind(handoff.map(|h| h.lease.until_ms))
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .bind(handoff.map_or(0, |h| h.now));
                 for event in chunk {
                     query = query.bind(&event.id);
                 }
                 for row in query.fetch_all(&mut *$conn).await? {
-                    let event_id: String = row.try_get(0)?;
-                    *fanned_out.entry(event_id).or_default() += 1;
+                    let id: String = row.try_get(0)?;
+                    let event_id: String = row.try_get(1)?;
+                    let endpoint_id: String = row.try_get(2)?;
+                    let owner: Option<String> = row.try_get(3)?;
+                    let held: bool = row.try_get(4)?;
+                    *fanned.per_event.entry(event_id.clone()).or_default() += 1;
+                    if owner.is_some() {
+                        limit = limit.saturating_sub(1);
+                        fanned.leased.push(Claimed {
+                            id,
+                            event_id,
+                            endpoint_id,
+                            attempts: 0,
+                        });
+                    } else {
+                        fanned.queued |= !held;
+                    }
                 }
             }
-            Ok::<_, sqlx::Error>(fanned_out)
+            Ok::<_, sqlx::Error>(fanned)
         }
     };
 }
@@ -133,6 +187,27 @@ pub async fn insert_many(
     db: &Db,
     items: &[(&EventRow, Option<Idempotency<'_>>)],
 ) -> Result<Vec<std::result::Result<Inserted, String>>> {
+    Ok(insert_many_handing_off(db, items, None).await?.results)
+}
+
+/// What [`insert_many_handing_off`] stored.
+pub struct Stored {
+    /// One answer per event, in order.
+    pub results: Vec<std::result::Result<Inserted, String>>,
+    /// Deliveries leased to the writer under its [`Handoff`].
+    pub leased: Vec<Claimed>,
+    /// Whether any new delivery waits in the queue for a claim.
+    pub queued: bool,
+}
+
+/// [`insert_many`], leasing up to `handoff.limit` of the new deliveries to
+/// the writer in the same transaction. Other nodes are told of the rest
+/// (`NOTIFY` on PostgreSQL, sent when the transaction commits).
+pub async fn insert_many_handing_off(
+    db: &Db,
+    items: &[(&EventRow, Option<Idempotency<'_>>)],
+    handoff: Option<Handoff<'_>>,
+) -> Result<Stored> {
     let _turn = db.write_turn().await;
     let backend = db.backend();
     let unkeyed: Vec<&EventRow> = items
@@ -140,22 +215,26 @@ pub async fn insert_many(
         .filter(|(_, key)| key.is_none())
         .map(|(e, _)| *e)
         .collect();
+    let mut limit = handoff.map_or(0, |h| h.limit);
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         let mut results: Vec<Option<std::result::Result<Inserted, String>>> =
             items.iter().map(|_| None).collect();
-        let mut any_new = false;
+        let mut leased: Vec<Claimed> = Vec::new();
+        let mut queued = false;
         if unkeyed.len() > 1 {
             let mut sp = sqlx::Acquire::begin(&mut *tx).await?;
-            match insert_together!(sp, &unkeyed, backend).await {
-                Ok(fanned_out) => {
+            match insert_together!(sp, &unkeyed, backend, handoff, limit).await {
+                Ok(fanned) => {
                     sp.commit().await?;
                     for (slot, (event, _)) in results.iter_mut().zip(items) {
-                        if let Some(n) = fanned_out.get(event.id.as_str()) {
-                            any_new |= *n > 0;
+                        if let Some(n) = fanned.per_event.get(event.id.as_str()) {
                             *slot = Some(Ok(Inserted::New(*n)));
                         }
                     }
+                    limit -= fanned.leased.len();
+                    leased.extend(fanned.leased);
+                    queued |= fanned.queued;
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "events written together failed; writing them one by one");
@@ -195,21 +274,26 @@ pub async fn insert_many(
                         .bind(key.key)
                         .fetch_one(&mut *sp)
                         .await?;
-                        return Ok::<Inserted, sqlx::Error>(Inserted::Existing {
-                            event_id,
-                            request_hash,
-                        });
+                        return Ok::<_, sqlx::Error>((
+                            Inserted::Existing {
+                                event_id,
+                                request_hash,
+                            },
+                            Fanned::default(),
+                        ));
                     }
                 }
-                let fanned_out = insert_together!(sp, &[*event], backend).await?;
-                Ok(Inserted::New(fanned_out.values().sum()))
+                let fanned = insert_together!(sp, &[*event], backend, handoff, limit).await?;
+                Ok((Inserted::New(fanned.per_event.values().sum()), fanned))
             }
             .await;
             match attempt {
-                Ok(inserted) => {
+                Ok((inserted, fanned)) => {
                     sp.commit().await?;
-                    any_new |= matches!(inserted, Inserted::New(n) if n > 0);
                     *slot = Some(Ok(inserted));
+                    limit -= fanned.leased.len();
+                    leased.extend(fanned.leased);
+                    queued |= fanned.queued;
                 }
                 Err(e) => {
                     sp.rollback().await?;
@@ -217,17 +301,21 @@ pub async fn insert_many(
                 }
             }
         }
-        if any_new && backend == Backend::Postgres {
+        if queued && backend == Backend::Postgres {
             // Delivered to every listening node when the transaction commits.
             sqlx::query(&format!("NOTIFY {}", crate::dispatch::wake::CHANNEL))
                 .execute(&mut *tx)
                 .await?;
         }
         tx.commit().await?;
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err("not written".into())))
-            .collect())
+        Ok(Stored {
+            results: results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|| Err("not written".into())))
+                .collect(),
+            leased,
+            queued,
+        })
     })
 }
 

@@ -152,6 +152,17 @@ async fn setup(
     }
 }
 
+/// Waits (up to ten seconds) for something the dispatcher does in the background.
+async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not done within ten seconds");
+}
+
 fn delivery_id(s: &Setup) -> String {
     format!("dlv_{}_{}", s.event.trim_start_matches("evt_"), s.endpoint)
 }
@@ -241,6 +252,68 @@ backend_tests! {
         assert_eq!(d.step().await.unwrap(), 11);
         let peak = peak.load(Ordering::SeqCst);
         assert!((2..=3).contains(&peak), "at most 3 at once to one endpoint, and more than one: {peak}");
+    }
+
+    async fn a_running_dispatcher_is_handed_new_events_without_a_claim(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        // Published without the dispatcher: it waits in the queue.
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let d = dispatcher(&t.db, &clock, true);
+        assert!(d.reserve(1).is_none(), "nothing is handed over before the run loop goes");
+        // The loop claims what is queued, finds nothing more and then sleeps
+        // for an hour unless woken: whatever arrives after that came by handoff.
+        tokio::spawn(d.clone().run(Duration::from_secs(3600)));
+        eventually(|| receiver.received().len() == 1).await;
+        eventually(|| d.reserve(1).is_some()).await;
+
+        let publisher = ingest::Publisher::with_dispatcher(t.db.clone(), d.clone());
+        let input = PublishInput {
+            merchant_id: s.merchant.clone(),
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+        };
+        let event = publisher.publish(&*clock, &input, None).await.unwrap().event.id;
+        eventually(|| receiver.received().len() == 2).await;
+        assert_eq!(receiver.received()[1].headers["webhook-id"], event.as_str());
+        let id = format!("dlv_{}_{}", event.trim_start_matches("evt_"), s.endpoint);
+        let mut recorded = None;
+        for _ in 0..500 {
+            recorded = deliveries::state(&t.db, &id).await.unwrap();
+            if recorded.as_ref().is_some_and(|(status, _)| status == "succeeded") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(recorded, Some(("succeeded".into(), 1)), "recorded under the lease it was stored with");
+
+        // More at once than the node has slots (16): the rest wait in the
+        // queue, the loop is woken and claims them; each arrives once.
+        let publisher = Arc::new(publisher);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..40 {
+            let (publisher, clock, input) = (publisher.clone(), clock.clone(), input.clone());
+            tasks.spawn(async move { publisher.publish(&*clock, &input, None).await.unwrap() });
+        }
+        while tasks.join_next().await.is_some() {}
+        // Beyond its per-endpoint queue a node puts deliveries back for
+        // 100 ms; the test clock has to pass that, and the loop is woken
+        // (a running node polls twice a second).
+        for _ in 0..50 {
+            if receiver.received().len() >= 42 {
+                break;
+            }
+            clock.advance(Duration::from_millis(200));
+            d.wakeup.wake();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eventually(|| receiver.received().len() >= 42).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let ids: std::collections::HashSet<String> = receiver.received().iter()
+            .map(|r| r.headers["webhook-id"].to_str().unwrap().to_owned()).collect();
+        assert_eq!((receiver.received().len(), ids.len()), (42, 42));
     }
 
     async fn delivers_a_signed_event_that_verifies(backend) {

@@ -197,4 +197,79 @@ backend_tests! {
         }
         assert_eq!(hookline::store::events::count_for_merchant(&t.db, &acme).await.unwrap(), 5);
     }
+
+    async fn new_deliveries_are_leased_to_the_writer_up_to_its_free_slots(backend) {
+        use hookline::store::deliveries::{Lease, claim_due};
+        use hookline::store::events::{EventRow, Handoff, Idempotency, insert_many_handing_off};
+        use hookline::store::health::{self, DisabledReason};
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "handoff@acme.example").await;
+        let mut ids = Vec::new();
+        for url in ["https://ok.example/in", "https://paused.example/in", "https://failing.example/in"] {
+            ids.push(endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live,
+                &input(url, &[EventType::PayinSucceeded]), EndpointRules::default()).await.unwrap().id);
+        }
+        let (ok, paused, failing) = (&ids[0], &ids[1], &ids[2]);
+        // One endpoint's breaker is open, one was disabled for failing (its
+        // events are held): neither may take a slot of the writer.
+        assert!(health::claim_probe(&t.db, paused, 1_000, 60_000).await.unwrap());
+        health::disable(&t.db, failing, DisabledReason::Failing, 1_000).await.unwrap();
+        let row = || EventRow {
+            id: hookline::ids::event_id(),
+            merchant_id: acme.clone(),
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            resource_id: "txn_1".into(),
+            data: "{}".into(),
+            created_ms: 1_000,
+        };
+        let lease = Lease { owner: "writer-node".into(), until_ms: 31_000 };
+        let handoff = |limit| Some(Handoff { lease: &lease, now: 1_000, limit });
+
+        // Room for three: both events' deliveries to the healthy endpoint are
+        // leased; the paused endpoint's wait in the queue; the held are held.
+        let (a, b) = (row(), row());
+        let stored = insert_many_handing_off(&t.db, &[(&a, None), (&b, None)], handoff(3)).await.unwrap();
+        let mut leased: Vec<(String, String)> =
+            stored.leased.iter().map(|c| (c.event_id.clone(), c.endpoint_id.clone())).collect();
+        leased.sort();
+        let mut expected = vec![(a.id.clone(), ok.clone()), (b.id.clone(), ok.clone())];
+        expected.sort();
+        assert_eq!(leased, expected);
+        assert!(stored.leased.iter().all(|c| c.attempts == 0 && c.id.ends_with(ok.as_str())));
+        assert!(stored.queued, "the paused endpoint's deliveries wait for a claim");
+
+        // Room for one, with a keyed event written on its own: one lease in all.
+        let (c, d) = (row(), row());
+        let key = Idempotency { key: "handoff-1", request_hash: "h", expires_before: 0 };
+        let stored = insert_many_handing_off(&t.db, &[(&c, Some(key)), (&d, None)], handoff(1)).await.unwrap();
+        assert_eq!(stored.leased.len(), 1);
+        assert_eq!(stored.leased[0].endpoint_id, *ok);
+        assert!(stored.results.iter().all(|r| r.is_ok()));
+        let stored_cd_leased = stored.leased[0].event_id.clone();
+        let left_queued = if stored_cd_leased == c.id { d.id.clone() } else { c.id.clone() };
+
+        // Without a handoff nothing is leased, as before.
+        let e = row();
+        let stored = insert_many_handing_off(&t.db, &[(&e, None)], None).await.unwrap();
+        assert!(stored.leased.is_empty());
+        assert!(stored.queued);
+
+        // The leased deliveries are the writer's until the lease runs out;
+        // then any node claims them (a writer that died loses nothing).
+        let other = Lease { owner: "other-node".into(), until_ms: 99_000 };
+        let mut now_due: Vec<String> = claim_due(&t.db, 1_000, &other, 100).await.unwrap()
+            .into_iter().map(|c| c.event_id).collect();
+        now_due.sort();
+        let mut unleased = vec![left_queued, e.id.clone()];
+        unleased.sort();
+        assert_eq!(now_due, unleased, "only the unleased deliveries to the healthy endpoint");
+        let mut after_lease: Vec<String> = claim_due(&t.db, 31_000, &other, 100).await.unwrap()
+            .into_iter().map(|c| c.event_id).collect();
+        after_lease.sort();
+        let mut leased_before = vec![a.id.clone(), b.id.clone(), stored_cd_leased];
+        leased_before.sort();
+        assert_eq!(after_lease, leased_before);
+    }
 }

@@ -107,9 +107,9 @@ pub async fn publish(State(state): State<AppState>, req: Request) -> Result<Resp
         .publisher
         .publish(&*state.portal.clock, &input, key.as_deref())
         .await?;
+    // The publisher has woken the dispatcher if the event left work queued.
     if !published.replayed {
         state.metrics.published(1);
-        state.portal.dispatcher.wakeup.wake();
     }
     tracing::info!(
         event_id = %published.event.id,
@@ -241,7 +241,6 @@ pub async fn publish_batch(
             Err(other) => failure = Some(other),
         }
     }
-    state.portal.dispatcher.wakeup.wake();
     if let Some(e) = failure {
         return Err(e.into());
     }

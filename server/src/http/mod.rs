@@ -61,7 +61,10 @@ pub async fn router(
             .clone()
             .ok_or_else(|| ServerError::Internal("serving needs the ingest token".into()))?,
         metrics,
-        publisher: Arc::new(Publisher::new(portal.db.clone())),
+        publisher: Arc::new(Publisher::with_dispatcher(
+            portal.db.clone(),
+            portal.dispatcher.clone(),
+        )),
         balance_rearm_percent: settings.delivery.balance_rearm_percent,
         api_rate_per_minute: settings.api_rate_per_minute,
     };
