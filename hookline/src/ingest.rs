@@ -353,7 +353,15 @@ impl Publisher {
                         Ok(stored) => {
                             if let Some(d) = &dispatcher {
                                 if let Some(reservation) = reservation {
-                                    d.deliver_reserved(reservation, stored.leased);
+                                    let leased_events: std::collections::HashSet<&str> =
+                                        stored.leased.iter().map(|c| c.event_id.as_str()).collect();
+                                    let events = group
+                                        .iter()
+                                        .map(|q| &q.prepared.row)
+                                        .filter(|row| leased_events.contains(row.id.as_str()))
+                                        .cloned()
+                                        .collect();
+                                    d.deliver_reserved(reservation, stored.leased, events);
                                 }
                                 if stored.queued {
                                     d.wakeup.wake();

@@ -253,7 +253,15 @@ struct BatchData {
 }
 
 impl BatchData {
-    async fn load(db: &Db, sbox: &SecretBox, now: i64, claimed: &[Claimed]) -> Result<BatchData> {
+    /// `known` are events the caller already holds (the ingest writer's own
+    /// rows); only the others are read.
+    async fn load(
+        db: &Db,
+        sbox: &SecretBox,
+        now: i64,
+        claimed: &[Claimed],
+        known: Vec<EventRow>,
+    ) -> Result<BatchData> {
         let distinct = |id: fn(&Claimed) -> &str| {
             let mut ids: Vec<&str> = claimed.iter().map(id).collect();
             ids.sort_unstable();
@@ -263,7 +271,14 @@ impl BatchData {
         let event_ids = distinct(|c| &c.event_id);
         let endpoint_ids = distinct(|c| &c.endpoint_id);
         let mut data = BatchData::default();
-        for event in event_store::get_many(db, &event_ids).await? {
+        for event in known {
+            data.events.insert(event.id.clone(), Arc::new(event));
+        }
+        let missing: Vec<&str> = event_ids
+            .into_iter()
+            .filter(|id| !data.events.contains_key(*id))
+            .collect();
+        for event in event_store::get_many(db, &missing).await? {
             data.events.insert(event.id.clone(), Arc::new(event));
         }
         for endpoint in endpoint_store::get_live_many(db, &endpoint_ids).await? {
@@ -347,7 +362,7 @@ impl Dispatcher {
         limit: i64,
     ) -> Result<(Vec<Claimed>, BatchData)> {
         let claimed = deliveries::claim_due(&self.db, now, lease, limit).await?;
-        let batch = BatchData::load(&self.db, &self.sbox, now, &claimed).await?;
+        let batch = BatchData::load(&self.db, &self.sbox, now, &claimed, Vec::new()).await?;
         Ok((claimed, batch))
     }
 
@@ -507,9 +522,15 @@ impl Dispatcher {
 
     /// Attempts the deliveries stored under `reservation`'s lease (no claim
     /// needed: the transaction that stored them leased them to this node).
-    /// Unused slots are freed. If what they need cannot be read, they wait
-    /// for their lease to run out and are claimed like any other.
-    pub fn deliver_reserved(self: &Arc<Self>, reservation: Reservation, leased: Vec<Claimed>) {
+    /// `events` are their events as the writer stored them, so they are not
+    /// read back. Unused slots are freed. If what they need cannot be read,
+    /// they wait for their lease to run out and are claimed like any other.
+    pub fn deliver_reserved(
+        self: &Arc<Self>,
+        reservation: Reservation,
+        leased: Vec<Claimed>,
+        events: Vec<EventRow>,
+    ) {
         let Reservation {
             lease,
             now,
@@ -521,7 +542,7 @@ impl Dispatcher {
         }
         let this = self.clone();
         tokio::spawn(async move {
-            match BatchData::load(&this.db, &this.sbox, now, &leased).await {
+            match BatchData::load(&this.db, &this.sbox, now, &leased, events).await {
                 Ok(batch) => {
                     for (delivery, slot) in leased.into_iter().zip(slots) {
                         let prepared = batch.for_delivery(&delivery);
