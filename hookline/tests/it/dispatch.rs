@@ -39,6 +39,8 @@ pub(crate) type Answer = (u16, Option<&'static str>);
 pub(crate) struct Receiver {
     received: Arc<Mutex<Vec<Received>>>,
     answers: Arc<Mutex<VecDeque<Answer>>>,
+    /// How long the next request waits before its answer.
+    delay_next: Arc<Mutex<Option<Duration>>>,
 }
 
 impl Receiver {
@@ -57,6 +59,11 @@ impl Receiver {
     pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
+
+    /// Makes the next request wait `delay` for its answer (a slow server).
+    pub(crate) fn delay_next(&self, delay: Duration) {
+        *self.delay_next.lock().unwrap() = Some(delay);
+    }
 }
 
 async fn receive(
@@ -66,6 +73,10 @@ async fn receive(
 ) -> (StatusCode, HeaderMap, &'static str) {
     r.received.lock().unwrap().push(Received { headers, body });
     let (status, retry_after) = r.answers.lock().unwrap().pop_front().unwrap_or((200, None));
+    let delay = r.delay_next.lock().unwrap().take();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut out = HeaderMap::new();
     if let Some(v) = retry_after {
         out.insert("retry-after", v.parse().unwrap());

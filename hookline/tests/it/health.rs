@@ -140,6 +140,45 @@ backend_tests! {
         assert_eq!((h.consecutive_failures, h.breaker_until_ms, h.failing_since_ms), (0, None, None));
     }
 
+    async fn deliveries_that_wait_for_a_probe_go_as_soon_as_it_succeeds(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "probe@acme.example").await;
+        let (receiver, url) = Receiver::start(&[(500, None); 3]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            ids.push(delivery(&publish(&t.db, &*clock, &m).await, &ep));
+        }
+        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(30), ..BreakerPolicy::default() };
+        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
+        d.step().await.unwrap();
+        assert_eq!(receiver.received().len(), 3, "the breaker opened after three failures");
+
+        // After the pause, two attempts start together (a failing endpoint
+        // gets a quarter of its 8 slots): one is the probe (its server is
+        // slow to answer), the other and the rest meet the probe and step
+        // aside without an attempt.
+        let d = Arc::new(Dispatcher {
+            max_per_endpoint: 8,
+            gates: Default::default(),
+            ..Arc::into_inner(d).expect("only owner")
+        });
+        clock.advance(Duration::from_secs(31));
+        receiver.delay_next(Duration::from_millis(1500));
+        assert_eq!(d.step().await.unwrap(), 6);
+        assert_eq!(receiver.received().len(), 4, "one probe only");
+        assert_eq!(attempts_total(&t.db, &ids).await, 4);
+
+        // The probe succeeded, so the ones that waited for it go now, without
+        // the clock moving on.
+        assert_eq!(d.step().await.unwrap(), 5);
+        assert_eq!(receiver.received().len(), 9);
+        for id in &ids {
+            assert_eq!(deliveries::state(&t.db, id).await.unwrap().unwrap().0, "succeeded", "{id}");
+        }
+    }
+
     async fn a_merchant_resending_an_event_ends_the_breaker_pause_with_a_probe(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
@@ -159,7 +198,11 @@ backend_tests! {
         // once as the probe, and its success closes the breaker.
         assert_eq!(hookline::logs::ops::resend(&t.db, &*clock, &m, Mode::Live, &events[0]).await.unwrap(), 1);
         d.step().await.unwrap();
-        assert_eq!(receiver.received().len(), 4, "one probe, no ten-minute wait");
+        assert_eq!(
+            receiver.received().len(),
+            5,
+            "one probe, no ten-minute wait; its success lets the event that waited for the breaker go too"
+        );
         assert_eq!(deliveries::state(&t.db, &delivery(&events[0], &ep)).await.unwrap().unwrap().0, "succeeded");
         let h = hookline::store::endpoints::get_live(&t.db, &ep).await.unwrap().unwrap().health;
         assert_eq!((h.consecutive_failures, h.breaker_until_ms), (0, None), "the breaker is closed");
