@@ -156,6 +156,10 @@ impl Db {
                     // FULL: an acknowledged write survives a power cut.
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
+                    // Sorts and window functions of a statement (the fan-out
+                    // numbers its rows) would otherwise create, write and
+                    // delete a temporary file on disk each time.
+                    .pragma("temp_store", "memory")
                     .busy_timeout(Duration::from_secs(10));
                 if let Some(parent) = options.get_filename().parent()
                     && !parent.as_os_str().is_empty()
@@ -169,6 +173,7 @@ impl Db {
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
@@ -178,6 +183,12 @@ impl Db {
                 let options = PgConnectOptions::from_str(url)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
+                    // No round trip before each use: a connection is already
+                    // tested as it goes back to the pool, and one that died
+                    // while idle (the database restarted) fails its one query
+                    // as "unavailable" (ingest answers 503, workers back off)
+                    // and is replaced.
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?;
