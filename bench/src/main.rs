@@ -101,6 +101,10 @@ struct Row {
     /// Server CPU time (all nodes, start-up included) per delivery: steadier
     /// than the rates on a machine that is also running the receivers.
     cpu_ms_per_delivery: f64,
+    /// Share of the whole machine's CPU time that was busy during the run
+    /// (server, database, receivers and publishers together): near 100 %,
+    /// more processes cannot deliver more.
+    machine_busy: f64,
     duplicates: u64,
 }
 
@@ -172,7 +176,7 @@ async fn main() {
         "ceiling: bare loop signing and POSTing over reused connections: {ceiling:.0} requests/s\n"
     );
     println!(
-        "{:<10} {:>5}  {:<38} {:>10} {:>12} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11}",
+        "{:<10} {:>5}  {:<38} {:>10} {:>12} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>8}",
         "backend",
         "nodes",
         "scenario",
@@ -183,7 +187,8 @@ async fn main() {
         "p99",
         "peak RSS",
         "ceiling",
-        "CPU/deliv."
+        "CPU/deliv.",
+        "machine"
     );
     let runs: &[(Backend, usize)] = &[
         (Backend::Sqlite, 1),
@@ -201,7 +206,7 @@ async fn main() {
             }
             match bench.run(backend, nodes, scenario).await {
                 Ok(row) => println!(
-                    "{:<10} {:>5}  {:<38} {:>10} {:>12.0} {:>8} {:>8} {:>8} {:>7.1} MB {:>8.1}% {:>8.3} ms{}",
+                    "{:<10} {:>5}  {:<38} {:>10} {:>12.0} {:>8} {:>8} {:>8} {:>7.1} MB {:>8.1}% {:>8.3} ms {:>6.0} %{}",
                     backend.as_str(),
                     nodes,
                     scenario.label(),
@@ -213,6 +218,7 @@ async fn main() {
                     row.peak_rss_mb,
                     100.0 * row.per_sec / ceiling,
                     row.cpu_ms_per_delivery,
+                    row.machine_busy,
                     if row.duplicates > 0 {
                         format!("  ({} repeated)", row.duplicates)
                     } else {
@@ -320,6 +326,25 @@ fn cpu_secs(pid: u32) -> f64 {
             Some((utime + stime) / 100.0)
         })
         .unwrap_or(0.0)
+}
+
+/// The machine's busy and total CPU time so far (all cores, in clock
+/// ticks), from the first line of /proc/stat; idle and I/O wait count as not busy.
+fn machine_cpu() -> (u64, u64) {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().next()?.strip_prefix("cpu ")?;
+            let ticks: Vec<u64> = line
+                .split_whitespace()
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal (guest time is inside user)
+            let total: u64 = ticks.iter().take(8).sum();
+            let idle = ticks.get(3)? + ticks.get(4)?;
+            Some((total - idle, total))
+        })
+        .unwrap_or((0, 0))
 }
 
 /// Peak resident memory of a process, from /proc.
@@ -526,6 +551,7 @@ impl Bench {
             Scenario::Steady500 => (if self.quick { 2_000 } else { 5_000 }, 1),
         };
         let expected = (events * fan_out) as u64;
+        let cpu_at_start = machine_cpu();
         let start = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         match scenario {
@@ -616,6 +642,9 @@ impl Bench {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        let cpu_at_end = machine_cpu();
+        let machine_busy = 100.0 * cpu_at_end.0.saturating_sub(cpu_at_start.0) as f64
+            / cpu_at_end.1.saturating_sub(cpu_at_start.1).max(1) as f64;
         let published = published.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let seen = self
             .arrivals
@@ -643,6 +672,7 @@ impl Bench {
             p99: percentile(&latencies, 0.99),
             peak_rss_mb: 0.0,
             cpu_ms_per_delivery: 0.0,
+            machine_busy,
             duplicates: self.arrivals.duplicates.load(Ordering::SeqCst),
         })
     }
