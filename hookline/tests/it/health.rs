@@ -99,19 +99,48 @@ async fn disabled_reason(db: &Db, endpoint: &str) -> Option<String> {
         .disabled_reason
 }
 
+/// Six deliveries waiting for an endpoint whose server answers 500
+/// `failures` times (then 200), and a dispatcher whose breaker opens after
+/// three failures in a row, for 30 s.
+struct FailingEndpoint {
+    receiver: Receiver,
+    endpoint: String,
+    deliveries: Vec<String>,
+    dispatcher: Arc<Dispatcher>,
+}
+
+async fn failing_endpoint(
+    db: &Db,
+    clock: &Arc<ManualClock>,
+    email: &str,
+    failures: usize,
+) -> FailingEndpoint {
+    let m = merchant(db, clock, email).await;
+    let (receiver, url) = Receiver::start(&vec![(500, None); failures]).await;
+    let ep = endpoint(db, &**clock, &m, &url).await;
+    let mut deliveries = Vec::new();
+    for _ in 0..6 {
+        deliveries.push(delivery(&publish(db, &**clock, &m).await, &ep));
+    }
+    let breaker = BreakerPolicy {
+        threshold: 3,
+        base_pause: Duration::from_secs(30),
+        ..BreakerPolicy::default()
+    };
+    FailingEndpoint {
+        receiver,
+        endpoint: ep,
+        deliveries,
+        dispatcher: with_breaker(dispatcher(db, clock, true), breaker),
+    }
+}
+
 backend_tests! {
     async fn the_breaker_pauses_a_failing_endpoint_and_one_probe_reopens_it(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
-        let m = merchant(&t.db, &clock, "breaker@acme.example").await;
-        let (receiver, url) = Receiver::start(&[(500, None); 4]).await;
-        let ep = endpoint(&t.db, &*clock, &m, &url).await;
-        let mut ids = Vec::new();
-        for _ in 0..6 {
-            ids.push(delivery(&publish(&t.db, &*clock, &m).await, &ep));
-        }
-        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(30), ..BreakerPolicy::default() };
-        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
+        let FailingEndpoint { receiver, endpoint: ep, deliveries: ids, dispatcher: d } =
+            failing_endpoint(&t.db, &clock, "breaker@acme.example", 4).await;
 
         // Three failures open the breaker; the other three wait without an attempt.
         assert_eq!(d.step().await.unwrap(), 6);
@@ -143,15 +172,8 @@ backend_tests! {
     async fn deliveries_that_wait_for_a_probe_go_as_soon_as_it_succeeds(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
-        let m = merchant(&t.db, &clock, "probe@acme.example").await;
-        let (receiver, url) = Receiver::start(&[(500, None); 3]).await;
-        let ep = endpoint(&t.db, &*clock, &m, &url).await;
-        let mut ids = Vec::new();
-        for _ in 0..6 {
-            ids.push(delivery(&publish(&t.db, &*clock, &m).await, &ep));
-        }
-        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(30), ..BreakerPolicy::default() };
-        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
+        let FailingEndpoint { receiver, deliveries: ids, dispatcher: d, .. } =
+            failing_endpoint(&t.db, &clock, "probe@acme.example", 3).await;
         d.step().await.unwrap();
         assert_eq!(receiver.received().len(), 3, "the breaker opened after three failures");
 
