@@ -655,21 +655,21 @@ impl Dispatcher {
         }
         let now = self.clock.now_ms();
         let health = &endpoint.health;
-        // A delivery that meets an open breaker (or another node's probe) is
-        // due again at once: claims skip the endpoint's deliveries while its
-        // breaker is open, so it goes as soon as the breaker closes, whether
-        // the pause runs out, a probe succeeds or a resend ends it.
-        let probing = health.consecutive_failures >= self.breaker.threshold;
-        if probing {
-            if health.breaker_until_ms.is_some_and(|u| u > now) {
-                deliveries::finish(&self.db, &delivery.id, lease, Outcome::Release(now)).await?;
-                return Ok(());
-            }
-            // The pause is over: one attempt (on any node) probes the endpoint.
+        // Once the breaker has tripped, one attempt (on any node) probes the
+        // endpoint after each pause. A delivery that meets the pause or
+        // another node's probe is due again at once: claims skip the
+        // endpoint's deliveries while its breaker is open, so it goes as soon
+        // as the breaker closes, whether the pause runs out, a probe
+        // succeeds or a resend ends it.
+        let tripped = health.consecutive_failures >= self.breaker.threshold;
+        if tripped {
             let policy = self.clients.policy();
             let probe_until =
                 now + (policy.connect_timeout + policy.timeout).as_millis() as i64 + 1_000;
-            if !health_store::claim_probe(&self.db, &endpoint.row.id, now, probe_until).await? {
+            let paused = health.breaker_until_ms.is_some_and(|u| u > now);
+            if paused
+                || !health_store::claim_probe(&self.db, &endpoint.row.id, now, probe_until).await?
+            {
                 deliveries::finish(&self.db, &delivery.id, lease, Outcome::Release(now)).await?;
                 return Ok(());
             }
@@ -719,7 +719,7 @@ impl Dispatcher {
                     .success_written_ms
                     .store(now, Ordering::Relaxed);
                 health_store::record_success(&self.db, &endpoint.row.id, now).await?;
-                if probing {
+                if tripped {
                     // The breaker is closed: what waited for this probe is claimable now.
                     self.wakeup.wake();
                 }

@@ -173,6 +173,7 @@ impl Db {
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    // An open database file does not go away: no ping before each use.
                     .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
