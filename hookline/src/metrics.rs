@@ -27,6 +27,7 @@ pub struct Metrics {
     published: Counter,
     attempts: Family<OutcomeLabel, Counter>,
     latency: Histogram,
+    put_back: Counter,
     queue: Family<StateLabel, Gauge>,
 }
 
@@ -58,6 +59,12 @@ impl Metrics {
             "Time from sending a delivery to its answer (or failure), on this node",
             latency.clone(),
         );
+        let put_back = Counter::default();
+        registry.register(
+            "deliveries_put_back",
+            "Deliveries this node had in hand but put back unattempted for a moment, because their endpoint already had its fill on this node",
+            put_back.clone(),
+        );
         let queue = Family::<StateLabel, Gauge>::default();
         registry.register(
             "deliveries",
@@ -69,6 +76,7 @@ impl Metrics {
             published,
             attempts,
             latency,
+            put_back,
             queue,
         }
     }
@@ -81,6 +89,10 @@ impl Metrics {
         let outcome = error.map_or("success", ErrorClass::as_str);
         self.attempts.get_or_create(&OutcomeLabel { outcome }).inc();
         self.latency.observe(latency.as_secs_f64());
+    }
+
+    pub fn put_back(&self) {
+        self.put_back.inc();
     }
 
     /// Renders every metric, with the queue depth as just read.

@@ -14,7 +14,7 @@ use crate::retry::RetrySchedule;
 use crate::signing::SigningSecret;
 use crate::signing::signature_header;
 use crate::store::Db;
-use crate::store::deliveries::{self, AttemptRow, Claimed, Finished, Lease, Outcome};
+use crate::store::deliveries::{self, AttemptRow, Claim, Claimed, Finished, Lease, Outcome};
 use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint};
 use crate::store::events::{self as event_store, EventRow, Handoff};
 use crate::store::health::{self as health_store, DisabledReason};
@@ -151,6 +151,10 @@ impl Reservation {
 struct EndpointGate {
     running: Arc<Semaphore>,
     queue: Arc<Semaphore>,
+    queue_size: usize,
+    /// Set when a claim left this endpoint's due deliveries in the database
+    /// because its queue was full; the run loop is woken once it has room.
+    wanted: std::sync::atomic::AtomicBool,
     cautious: std::sync::atomic::AtomicBool,
     cautious_weight: u32,
     /// When this node last wrote the endpoint's last-success time, so the
@@ -168,6 +172,26 @@ impl EndpointGate {
             gate: self.clone(),
             cautious,
         })
+    }
+}
+
+/// A delivery's place in its endpoint's queue on this node. Given back when
+/// the delivery is done; if a claim left the endpoint's work behind for lack
+/// of room, the run loop is woken once the queue is half empty, so the next
+/// claim takes a batch for it rather than one delivery per finished attempt.
+struct QueueSlot {
+    _permit: OwnedSemaphorePermit,
+    gate: Arc<EndpointGate>,
+    wakeup: Wakeup,
+}
+
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        // This slot's permit is returned after this runs, hence the `+ 1`.
+        let free = self.gate.queue.available_permits() + 1;
+        if free * 2 >= self.gate.queue_size && self.gate.wanted.swap(false, Ordering::Relaxed) {
+            self.wakeup.wake();
+        }
     }
 }
 
@@ -201,6 +225,19 @@ impl Gates {
             .clone()
     }
 
+    /// Endpoints whose queue on this node is full; they are marked so that
+    /// the run loop is woken when they have room again.
+    fn full_endpoints(&self) -> Vec<String> {
+        let map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .filter(|(_, gate)| gate.queue.available_permits() == 0)
+            .map(|(id, gate)| {
+                gate.wanted.store(true, Ordering::Relaxed);
+                id.clone()
+            })
+            .collect()
+    }
+
     fn endpoint(&self, id: &str, limit: usize) -> Arc<EndpointGate> {
         let mut map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
@@ -214,6 +251,8 @@ impl Gates {
                 Arc::new(EndpointGate {
                     running: Arc::new(Semaphore::new(limit)),
                     queue: Arc::new(Semaphore::new(limit * 4)),
+                    queue_size: limit * 4,
+                    wanted: std::sync::atomic::AtomicBool::new(false),
                     cautious: std::sync::atomic::AtomicBool::new(true),
                     cautious_weight: u32::try_from(limit / cautious_limit).unwrap_or(1),
                     success_written_ms: std::sync::atomic::AtomicI64::new(0),
@@ -366,6 +405,40 @@ impl Dispatcher {
         Ok((claimed, batch))
     }
 
+    /// Claims up to `limit` due deliveries that this node has room for:
+    /// each claimed one comes with its place in its endpoint's queue, and
+    /// the deliveries of endpoints without room stay in the database.
+    async fn claim_with_room(
+        &self,
+        now: i64,
+        lease: &Lease,
+        limit: i64,
+    ) -> Result<(Claim, BatchData, HashMap<String, QueueSlot>)> {
+        let full = self.gates.full_endpoints();
+        let mut places = HashMap::new();
+        let claim = deliveries::claim_due_with_room(&self.db, now, lease, limit, &full, |c| {
+            let gate = self.gates.endpoint(&c.endpoint_id, self.max_per_endpoint);
+            match gate.queue.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    let slot = QueueSlot {
+                        _permit: permit,
+                        gate,
+                        wakeup: self.wakeup.clone(),
+                    };
+                    places.insert(c.id.clone(), slot);
+                    true
+                }
+                Err(_) => {
+                    gate.wanted.store(true, Ordering::Relaxed);
+                    false
+                }
+            }
+        })
+        .await?;
+        let batch = BatchData::load(&self.db, &self.sbox, now, &claim.claimed, Vec::new()).await?;
+        Ok((claim, batch, places))
+    }
+
     /// Claims one batch of due deliveries, attempts each and waits for all of
     /// them; answers how many. Tests step the dispatcher with this.
     pub async fn step(self: &Arc<Self>) -> Result<usize> {
@@ -400,10 +473,11 @@ impl Dispatcher {
 
     /// Delivers until the process ends. Claims only as many deliveries as
     /// there are free slots, starts each as soon as it is claimed, and does
-    /// not wait for slow ones before claiming more. A delivery whose endpoint
-    /// already has its fill of attempts in flight goes back to the queue for a
-    /// second instead of holding a slot. Idle, it sleeps until woken by new
-    /// work or for `poll`; while the database is away it backs off.
+    /// not wait for slow ones before claiming more. Claims leave the work of
+    /// an endpoint that already has its fill queued here in the database
+    /// (for another node, or for this one once that queue drains) instead
+    /// of holding slots other endpoints could use. Idle, it sleeps until
+    /// woken by new work or for `poll`; while the database is away it backs off.
     pub async fn run(self: Arc<Self>, poll: Duration) {
         let node = self.gates.node(self.max_in_flight);
         let mut backoff = Duration::from_millis(500);
@@ -424,7 +498,10 @@ impl Dispatcher {
                 .max(1);
             let now = self.clock.now_ms();
             let lease = self.new_lease();
-            let (claimed, batch) = match self.claim(now, &lease, free as i64).await {
+            let (claim, batch, mut places) = match self
+                .claim_with_room(now, &lease, free as i64)
+                .await
+            {
                 Ok(c) => {
                     backoff = Duration::from_millis(500);
                     c
@@ -437,18 +514,22 @@ impl Dispatcher {
                     continue;
                 }
             };
-            // Fewer than asked for: nothing else is due, so rest until new
-            // work wakes the loop (or the poll interval passes) rather than
-            // spinning on claims of one delivery each.
-            let drained = claimed.len() < free;
+            // Fewer than asked for: nothing else is due (or only work for
+            // endpoints without room here, whose queues wake the loop when
+            // they drain), so rest until new work wakes the loop (or the poll
+            // interval passes) rather than spinning on claims of one
+            // delivery each. Some left for want of room: claim again at
+            // once, without those endpoints, so others' work is not held up.
+            let drained = claim.claimed.len() < free && claim.refused == 0;
             want = if drained { 1 } else { busy_claim };
             self.gates.handoff.store(drained, Ordering::Relaxed);
-            for delivery in claimed {
+            for delivery in claim.claimed {
                 let prepared = batch.for_delivery(&delivery);
                 let Ok(node_slot) = node.clone().acquire_owned().await else {
                     return;
                 };
-                self.start(delivery, prepared, node_slot, lease.clone());
+                let place = places.remove(&delivery.id);
+                self.start(delivery, prepared, node_slot, lease.clone(), place);
             }
             if drained {
                 self.wakeup.wait(poll).await;
@@ -457,13 +538,16 @@ impl Dispatcher {
     }
 
     /// Attempts one claimed delivery in a task of its own, holding one of
-    /// the node's slots.
+    /// the node's slots and, once it has one, a place in its endpoint's
+    /// queue (claims take theirs as they claim; handed-off deliveries take
+    /// theirs here).
     fn start(
         self: &Arc<Self>,
         delivery: Claimed,
         prepared: Prepared,
         node_slot: OwnedSemaphorePermit,
         lease: Lease,
+        place: Option<QueueSlot>,
     ) {
         let endpoint = self
             .gates
@@ -472,15 +556,26 @@ impl Dispatcher {
         tokio::spawn(async move {
             let _node_slot = node_slot;
             // A few deliveries may queue behind a busy endpoint; beyond
-            // that they go back to the database for a moment rather
-            // than hold node slots that other endpoints could use.
-            let Ok(_queued) = endpoint.queue.clone().try_acquire_owned() else {
-                let later = this.clock.now_ms() + 100;
+            // that (only handed-off ones: claims take no more than fits)
+            // they go back to the database, due at once, rather than hold
+            // node slots that other endpoints could use. Claims here skip
+            // the endpoint until its queue drains, which wakes the loop.
+            let place = place.or_else(|| {
+                let permit = endpoint.queue.clone().try_acquire_owned().ok()?;
+                Some(QueueSlot {
+                    _permit: permit,
+                    gate: endpoint.clone(),
+                    wakeup: this.wakeup.clone(),
+                })
+            });
+            let Some(_place) = place else {
+                this.metrics.put_back();
+                endpoint.wanted.store(true, Ordering::Relaxed);
                 let release = Finished {
                     attempt: None,
                     delivery_id: delivery.id.clone(),
                     lease: lease.clone(),
-                    outcome: Outcome::Release(later),
+                    outcome: Outcome::Release(this.clock.now_ms()),
                 };
                 if let Err(e) = this.record(release).await {
                     tracing::warn!(delivery_id = %delivery.id, error = %e, "could not requeue a delivery");
@@ -546,7 +641,7 @@ impl Dispatcher {
                 Ok(batch) => {
                     for (delivery, slot) in leased.into_iter().zip(slots) {
                         let prepared = batch.for_delivery(&delivery);
-                        this.start(delivery, prepared, slot, lease.clone());
+                        this.start(delivery, prepared, slot, lease.clone(), None);
                     }
                 }
                 Err(e) => tracing::warn!(

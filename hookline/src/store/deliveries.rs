@@ -28,33 +28,93 @@ pub struct Lease {
 
 /// Claims up to `limit` deliveries that are due at `now` and not leased, oldest due first.
 pub async fn claim_due(db: &Db, now: Millis, lease: &Lease, limit: i64) -> Result<Vec<Claimed>> {
-    let lock = match db.backend() {
-        Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+    Ok(claim_due_with_room(db, now, lease, limit, &[], |_| true)
+        .await?
+        .claimed)
+}
+
+/// What [`claim_due_with_room`] took, and how many due deliveries it left
+/// because their endpoint had no room.
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub claimed: Vec<Claimed>,
+    pub refused: usize,
+}
+
+/// Claims like [`claim_due`], but only what this node has room for: the
+/// deliveries of the endpoints in `full` are not looked at, and `room` is
+/// asked about each other candidate, oldest first, and says whether to take
+/// it. The ones it refuses stay due for a later claim or another node, so a
+/// node never claims work it would have to put back.
+pub async fn claim_due_with_room(
+    db: &Db,
+    now: Millis,
+    lease: &Lease,
+    limit: i64,
+    full: &[String],
+    mut room: impl FnMut(&Claimed) -> bool,
+) -> Result<Claim> {
+    let backend = db.backend();
     // Endpoints whose breaker is open are skipped without touching their
     // deliveries; held deliveries are never due.
-    let sql = format!(
-        "UPDATE deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id IN ( \
-           SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id \
-           WHERE d.status = 'pending' AND d.next_attempt_ms <= $3 \
-             AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $3) \
-             AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= $3) \
-           ORDER BY d.next_attempt_ms, d.id LIMIT $4 {lock}) \
-         RETURNING id, event_id, endpoint_id, attempts"
+    let skip = if full.is_empty() {
+        String::new()
+    } else {
+        format!("AND d.endpoint_id NOT IN ({})", placeholders(3, full.len()))
+    };
+    // On PostgreSQL the candidates stay locked until their lease is written,
+    // so no other node takes them meanwhile. On SQLite the transaction takes
+    // the write lock at once: a read that later turns into a write could
+    // fail if another write landed in between.
+    let (begin, lock) = match backend {
+        Backend::Postgres => ("BEGIN", "FOR UPDATE OF d SKIP LOCKED"),
+        Backend::Sqlite => ("BEGIN IMMEDIATE", ""),
+    };
+    let select = format!(
+        "SELECT d.id, d.event_id, d.endpoint_id, d.attempts FROM deliveries d \
+           JOIN endpoints e ON e.id = d.endpoint_id \
+         WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
+           AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $1) \
+           AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= $1) {skip} \
+         ORDER BY d.next_attempt_ms, d.id LIMIT $2 {lock}"
     );
     let _turn = db.write_turn().await;
-    let mut claimed = on_db!(db, |pool| {
-        sqlx::query_as::<_, Claimed>(&sql)
-            .bind(&lease.owner)
-            .bind(lease.until_ms)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+    let mut claim = on_db!(db, |pool| {
+        let mut tx = pool.begin_with(begin).await?;
+        let mut query = sqlx::query_as::<_, Claimed>(&select).bind(now).bind(limit);
+        for id in full {
+            query = query.bind(id);
+        }
+        let candidates = query.fetch_all(&mut *tx).await?;
+        let mut claim = Claim::default();
+        let mut taken = Vec::with_capacity(candidates.len());
+        for candidate in candidates {
+            if room(&candidate) {
+                taken.push(candidate);
+            } else {
+                claim.refused += 1;
+            }
+        }
+        for chunk in taken.chunks(UPDATES_PER_STATEMENT) {
+            let sql = bulk_sql(
+                backend,
+                format!(
+                    "UPDATE deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id IN ({})",
+                    placeholders(3, chunk.len())
+                ),
+            );
+            let mut query = sqlx::query(&sql).bind(&lease.owner).bind(lease.until_ms);
+            for c in chunk {
+                query = query.bind(&c.id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        claim.claimed = taken;
+        claim
     });
-    claimed.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(claimed)
+    claim.claimed.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(claim)
 }
 
 /// What became of a claimed delivery.

@@ -309,22 +309,70 @@ backend_tests! {
             tasks.spawn(async move { publisher.publish(&*clock, &input, None).await.unwrap() });
         }
         while tasks.join_next().await.is_some() {}
-        // Beyond its per-endpoint queue a node puts deliveries back for
-        // 100 ms; the test clock has to pass that, and the loop is woken
-        // (a running node polls twice a second).
-        for _ in 0..50 {
-            if receiver.received().len() >= 42 {
-                break;
-            }
-            clock.advance(Duration::from_millis(200));
-            d.wakeup.wake();
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        // Beyond its per-endpoint queue (12 here) a node puts handed-off
+        // deliveries back, due at once; the queue wakes the loop as it
+        // drains, so they go without the clock moving or a poll.
         eventually(|| receiver.received().len() >= 42).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         let ids: std::collections::HashSet<String> = receiver.received().iter()
             .map(|r| r.headers["webhook-id"].to_str().unwrap().to_owned()).collect();
         assert_eq!((receiver.received().len(), ids.len()), (42, 42));
+    }
+
+    async fn a_backlog_for_one_endpoint_is_claimed_as_its_queue_drains(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (peak, url) = slow_receiver().await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let (other, other_url) = Receiver::start(&[]).await;
+        // 60 deliveries wait for one endpoint: far more than its queue on the
+        // node (4 × 3 in flight = 12) or the node's slots (16).
+        for _ in 0..59 {
+            ingest::publish(&t.db, &*clock, &PublishInput {
+                merchant_id: s.merchant.clone(),
+                mode: "live".into(),
+                event_type: "payin.succeeded".into(),
+                data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+            }, None).await.unwrap();
+        }
+        let d = dispatcher(&t.db, &clock, true);
+        // The loop sleeps for an hour unless woken, and the clock stands still.
+        tokio::spawn(d.clone().run(Duration::from_secs(3600)));
+        // Another merchant's endpoint, published to behind the backlog, is
+        // not held up by it: its delivery arrives while the backlog drains.
+        let other_merchant = merchant(&t.db, &clock, "b@other.example").await;
+        let input = EndpointInput {
+            url: other_url,
+            event_types: vec!["payin.succeeded".into()],
+            ..EndpointInput::default()
+        };
+        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
+        endpoints::create(&t.db, &sbox(), &*clock, &other_merchant, Mode::Live, &input, rules).await.unwrap();
+        ingest::publish(&t.db, &*clock, &PublishInput {
+            merchant_id: other_merchant,
+            mode: "live".into(),
+            event_type: "payin.succeeded".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+        }, None).await.unwrap();
+        d.wakeup.wake();
+        eventually(|| other.received().len() == 1).await;
+        let backlog_done = || async {
+            let depth = deliveries::queue_depth(&t.db, clock.now_ms()).await.unwrap();
+            depth.iter().find(|(state, _)| state == "succeeded").map_or(0, |(_, n)| *n)
+        };
+        assert!(backlog_done().await < 60, "the other endpoint went before the backlog was through");
+        for _ in 0..1000 {
+            if backlog_done().await == 61 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(backlog_done().await, 61, "every delivery went, without a poll or the clock moving");
+        assert!(peak.load(Ordering::SeqCst) <= 3, "at most 3 at once to one endpoint");
+        // The node took each time only what fitted its queue: nothing was
+        // claimed and put back.
+        let metrics = d.metrics.render(&[]);
+        assert!(metrics.contains("hookline_deliveries_put_back_total 0"), "{metrics}");
     }
 
     async fn delivers_a_signed_event_that_verifies(backend) {
