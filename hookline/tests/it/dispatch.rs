@@ -141,26 +141,27 @@ async fn setup(
         .await
         .unwrap()
         .id;
-    let event = ingest::publish(
-        db,
-        clock,
-        &PublishInput {
-            merchant_id: merchant.clone(),
-            mode: "live".into(),
-            event_type: "payin.succeeded".into(),
-            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
-        },
-        None,
-    )
-    .await
-    .unwrap()
-    .event
-    .id;
+    let event = publish_payin(db, clock, &merchant).await;
     Setup {
         merchant,
         endpoint,
         event,
     }
+}
+
+/// Publishes one `payin.succeeded` event for `merchant`; answers its id.
+async fn publish_payin(db: &Db, clock: &ManualClock, merchant: &str) -> String {
+    let input = PublishInput {
+        merchant_id: merchant.to_owned(),
+        mode: "live".into(),
+        event_type: "payin.succeeded".into(),
+        data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
+    };
+    ingest::publish(db, clock, &input, None)
+        .await
+        .unwrap()
+        .event
+        .id
 }
 
 /// Waits (up to ten seconds) for something the dispatcher does in the background.
@@ -221,12 +222,7 @@ backend_tests! {
         // Sealed under another key, say: it cannot be opened.
         hookline::on_db!(&t.db, |pool| sqlx::query("UPDATE endpoint_secrets SET sealed = $1 WHERE endpoint_id = $2")
             .bind(vec![0u8; 60]).bind(&unreadable).execute(pool).await.map(|_| ()).unwrap());
-        ingest::publish(&t.db, &*clock, &PublishInput {
-            merchant_id: s.merchant.clone(),
-            mode: "live".into(),
-            event_type: "payin.succeeded".into(),
-            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
-        }, None).await.unwrap();
+        publish_payin(&t.db, &clock, &s.merchant).await;
 
         let d = dispatcher(&t.db, &clock, true);
         assert_eq!(d.step().await.unwrap(), 3);
@@ -244,12 +240,7 @@ backend_tests! {
             let (db, clock, merchant) = (t.db.clone(), clock.clone(), s.merchant.clone());
             async move {
                 for _ in 0..n {
-                    ingest::publish(&db, &*clock, &PublishInput {
-                        merchant_id: merchant.clone(),
-                        mode: "live".into(),
-                        event_type: "payin.succeeded".into(),
-                        data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
-                    }, None).await.unwrap();
+                    publish_payin(&db, &clock, &merchant).await;
                 }
             }
         };
@@ -328,18 +319,8 @@ backend_tests! {
         // 60 deliveries wait for one endpoint: far more than its queue on the
         // node (4 × 3 in flight = 12) or the node's slots (16).
         for _ in 0..59 {
-            ingest::publish(&t.db, &*clock, &PublishInput {
-                merchant_id: s.merchant.clone(),
-                mode: "live".into(),
-                event_type: "payin.succeeded".into(),
-                data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
-            }, None).await.unwrap();
+            publish_payin(&t.db, &clock, &s.merchant).await;
         }
-        let d = dispatcher(&t.db, &clock, true);
-        // The loop sleeps for an hour unless woken, and the clock stands still.
-        tokio::spawn(d.clone().run(Duration::from_secs(3600)));
-        // Another merchant's endpoint, published to behind the backlog, is
-        // not held up by it: its delivery arrives while the backlog drains.
         let other_merchant = merchant(&t.db, &clock, "b@other.example").await;
         let input = EndpointInput {
             url: other_url,
@@ -348,12 +329,13 @@ backend_tests! {
         };
         let rules = EndpointRules { allow_http: true, opt_in_approved: false };
         endpoints::create(&t.db, &sbox(), &*clock, &other_merchant, Mode::Live, &input, rules).await.unwrap();
-        ingest::publish(&t.db, &*clock, &PublishInput {
-            merchant_id: other_merchant,
-            mode: "live".into(),
-            event_type: "payin.succeeded".into(),
-            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
-        }, None).await.unwrap();
+        let d = dispatcher(&t.db, &clock, true);
+        // The loop sleeps for an hour unless woken, and the clock stands still.
+        tokio::spawn(d.clone().run(Duration::from_secs(3600)));
+        eventually(|| peak.load(Ordering::SeqCst) > 0).await;
+        // Another merchant's event, published behind the backlog, is not
+        // held up by it: it arrives while the backlog drains.
+        publish_payin(&t.db, &clock, &other_merchant).await;
         d.wakeup.wake();
         eventually(|| other.received().len() == 1).await;
         let backlog_done = || async {
@@ -524,12 +506,7 @@ backend_tests! {
             };
             ids.push(endpoints::create(&t.db, &sbox(), &*clock, &m, Mode::Live, &input, rules).await.unwrap().id);
         }
-        let event = ingest::publish(&t.db, &*clock, &PublishInput {
-            merchant_id: m.clone(),
-            mode: "live".into(),
-            event_type: "payin.succeeded".into(),
-            data: sample_data(EventType::PayinSucceeded, clock.now_ms()),
-        }, None).await.unwrap().event.id;
+        let event = publish_payin(&t.db, &clock, &m).await;
         assert_eq!(dispatcher(&t.db, &clock, false).step().await.unwrap(), hosts.len());
         for ((host, kind), id) in hosts.iter().zip(&ids) {
             let delivery = format!("dlv_{}_{id}", event.trim_start_matches("evt_"));
