@@ -225,17 +225,26 @@ impl Gates {
             .clone()
     }
 
-    /// Endpoints whose queue on this node is full; they are marked so that
-    /// the run loop is woken when they have room again.
-    fn full_endpoints(&self) -> Vec<String> {
+    /// Endpoints whose queue on this node is full (marked, so that the run
+    /// loop is woken when they have room again), and whether any endpoint,
+    /// seen before or not (per-endpoint `limit`), has room for fewer than
+    /// `claim` deliveries.
+    fn short_of_room(&self, claim: usize, limit: usize) -> (Vec<String>, bool) {
         let map = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
-        map.iter()
-            .filter(|(_, gate)| gate.queue.available_permits() == 0)
+        let mut tight = limit.max(1) * 4 < claim;
+        let full = map
+            .iter()
+            .filter(|(_, gate)| {
+                let room = gate.queue.available_permits();
+                tight |= room < claim;
+                room == 0
+            })
             .map(|(id, gate)| {
                 gate.wanted.store(true, Ordering::Relaxed);
                 id.clone()
             })
-            .collect()
+            .collect();
+        (full, tight)
     }
 
     fn endpoint(&self, id: &str, limit: usize) -> Arc<EndpointGate> {
@@ -414,9 +423,8 @@ impl Dispatcher {
         lease: &Lease,
         limit: i64,
     ) -> Result<(Claim, BatchData, HashMap<String, QueueSlot>)> {
-        let full = self.gates.full_endpoints();
         let mut places = HashMap::new();
-        let claim = deliveries::claim_due_with_room(&self.db, now, lease, limit, &full, |c| {
+        let mut place = |c: &Claimed| {
             let gate = self.gates.endpoint(&c.endpoint_id, self.max_per_endpoint);
             match gate.queue.clone().try_acquire_owned() {
                 Ok(permit) => {
@@ -433,8 +441,24 @@ impl Dispatcher {
                     false
                 }
             }
-        })
-        .await?;
+        };
+        let (full, tight) = self
+            .gates
+            .short_of_room(limit as usize, self.max_per_endpoint);
+        let claim = if tight {
+            deliveries::claim_due_with_room(&self.db, now, lease, limit, &full, place).await?
+        } else {
+            // Every endpoint has room for a whole claim: the plain claim (one
+            // statement) does, and each delivery takes its place after.
+            let claimed = deliveries::claim_due(&self.db, now, lease, limit).await?;
+            claimed.iter().for_each(|c| {
+                place(c);
+            });
+            Claim {
+                claimed,
+                refused: 0,
+            }
+        };
         let batch = BatchData::load(&self.db, &self.sbox, now, &claim.claimed, Vec::new()).await?;
         Ok((claim, batch, places))
     }
