@@ -163,6 +163,16 @@ struct EndpointGate {
 }
 
 impl EndpointGate {
+    /// A place in this endpoint's queue on the node, if it has room.
+    fn place(self: &Arc<Self>, wakeup: &Wakeup) -> Option<QueueSlot> {
+        let permit = self.queue.clone().try_acquire_owned().ok()?;
+        Some(QueueSlot {
+            _permit: permit,
+            gate: self.clone(),
+            wakeup: wakeup.clone(),
+        })
+    }
+
     async fn slot(self: &Arc<Self>) -> Option<EndpointSlot> {
         let cautious = self.cautious.load(Ordering::Relaxed);
         let weight = if cautious { self.cautious_weight } else { 1 };
@@ -426,17 +436,12 @@ impl Dispatcher {
         let mut places = HashMap::new();
         let mut place = |c: &Claimed| {
             let gate = self.gates.endpoint(&c.endpoint_id, self.max_per_endpoint);
-            match gate.queue.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    let slot = QueueSlot {
-                        _permit: permit,
-                        gate,
-                        wakeup: self.wakeup.clone(),
-                    };
+            match gate.place(&self.wakeup) {
+                Some(slot) => {
                     places.insert(c.id.clone(), slot);
                     true
                 }
-                Err(_) => {
+                None => {
                     gate.wanted.store(true, Ordering::Relaxed);
                     false
                 }
@@ -584,15 +589,7 @@ impl Dispatcher {
             // they go back to the database, due at once, rather than hold
             // node slots that other endpoints could use. Claims here skip
             // the endpoint until its queue drains, which wakes the loop.
-            let place = place.or_else(|| {
-                let permit = endpoint.queue.clone().try_acquire_owned().ok()?;
-                Some(QueueSlot {
-                    _permit: permit,
-                    gate: endpoint.clone(),
-                    wakeup: this.wakeup.clone(),
-                })
-            });
-            let Some(_place) = place else {
+            let Some(_place) = place.or_else(|| endpoint.place(&this.wakeup)) else {
                 this.metrics.put_back();
                 endpoint.wanted.store(true, Ordering::Relaxed);
                 let release = Finished {

@@ -80,8 +80,6 @@ pub async fn claim_due_with_room(
     mut room: impl FnMut(&Claimed) -> bool,
 ) -> Result<Claim> {
     let backend = db.backend();
-    // Endpoints whose breaker is open are skipped without touching their
-    // deliveries; held deliveries are never due.
     let skip = if full.is_empty() {
         String::new()
     } else {
@@ -95,6 +93,8 @@ pub async fn claim_due_with_room(
         Backend::Postgres => ("BEGIN", "FOR UPDATE OF d SKIP LOCKED"),
         Backend::Sqlite => ("BEGIN IMMEDIATE", ""),
     };
+    // As in `claim_due`: endpoints whose breaker is open are skipped, and
+    // held deliveries are never due.
     let select = format!(
         "SELECT d.id, d.event_id, d.endpoint_id, d.attempts FROM deliveries d \
            JOIN endpoints e ON e.id = d.endpoint_id \
