@@ -158,7 +158,13 @@ impl Dispatcher {
             .collect();
         let started = Instant::now();
         let sent = self
-            .send(&endpoint.id, &endpoint.url, &allowlist, &headers, body)
+            .send(
+                &endpoint.id,
+                &endpoint.url,
+                &allowlist,
+                &headers,
+                body.into(),
+            )
             .await;
         Probe::from((sent, started.elapsed().as_millis()))
     }

@@ -18,10 +18,11 @@ use crate::store::deliveries::{self, AttemptRow, Claim, Claimed, Finished, Lease
 use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint};
 use crate::store::events::{self as event_store, EventRow, Handoff};
 use crate::store::health::{self as health_store, DisabledReason};
+use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
@@ -308,6 +309,62 @@ struct BatchData {
     events: HashMap<String, Arc<EventRow>>,
     endpoints: HashMap<String, Arc<LiveEndpoint>>,
     secrets: HashMap<String, Arc<Vec<SigningSecret>>>,
+    bodies: Arc<Bodies>,
+}
+
+/// The request bodies of one batch, each rendered once per event and payload
+/// version: a fan-out sends the same bytes to every endpoint on one version,
+/// so its deliveries share them rather than each parse and render the event.
+#[derive(Default)]
+struct Bodies {
+    /// By event id, then payload version (almost always one).
+    rendered: std::sync::Mutex<HashMap<String, Vec<(String, BodyCell)>>>,
+}
+
+type RenderedBody = std::result::Result<Bytes, String>;
+/// Filled by the first delivery that needs the body; the others wait for it.
+type BodyCell = Arc<OnceLock<RenderedBody>>;
+
+impl Bodies {
+    /// `event` as sent to an endpoint on `version`, rendered by the first
+    /// delivery that needs it.
+    fn get(&self, event: &EventRow, version: &str) -> Result<Bytes> {
+        let cell = {
+            let mut rendered = self.rendered.lock().unwrap_or_else(|p| p.into_inner());
+            let versions = match rendered.get_mut(event.id.as_str()) {
+                Some(versions) => versions,
+                None => rendered.entry(event.id.clone()).or_default(),
+            };
+            match versions.iter().find(|(v, _)| v == version) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    let cell = Arc::new(OnceLock::new());
+                    versions.push((version.to_owned(), cell.clone()));
+                    cell
+                }
+            }
+        };
+        cell.get_or_init(|| render_body(event, version))
+            .clone()
+            .map_err(Error::Internal)
+    }
+}
+
+/// The signed bytes of `event` for an endpoint on payload `version`.
+fn render_body(event: &EventRow, version: &str) -> RenderedBody {
+    let event_type: EventType = event.event_type.parse()?;
+    let stored: serde_json::Value = serde_json::from_str(&event.data).map_err(|e| e.to_string())?;
+    let envelope = Envelope {
+        id: event.id.clone(),
+        event_type,
+        api_version: version.to_owned(),
+        created_at: Timestamp::from_unix_ms(event.created_ms),
+        mode: event.mode.parse()?,
+        data: versions::render(event_type, &stored, version)?,
+    };
+    serde_json::to_vec(&envelope)
+        .map(Bytes::from)
+        .map_err(|e| e.to_string())
 }
 
 impl BatchData {
@@ -367,6 +424,7 @@ impl BatchData {
             event: self.events.get(&delivery.event_id).cloned(),
             endpoint: self.endpoints.get(&delivery.endpoint_id).cloned(),
             secrets: self.secrets.get(&delivery.endpoint_id).cloned(),
+            bodies: self.bodies.clone(),
         }
     }
 }
@@ -376,6 +434,7 @@ struct Prepared {
     event: Option<Arc<EventRow>>,
     endpoint: Option<Arc<LiveEndpoint>>,
     secrets: Option<Arc<Vec<SigningSecret>>>,
+    bodies: Arc<Bodies>,
 }
 
 /// What "send test event" shows the merchant.
@@ -800,7 +859,7 @@ impl Dispatcher {
             ),
         };
         let done = self
-            .attempt_once(delivery, &endpoint.row, &event, &secrets)
+            .attempt_once(delivery, &endpoint.row, &event, &secrets, &prepared.bodies)
             .await?;
         endpoint_slot.answered(done.success);
         let now = self.clock.now_ms();
@@ -895,24 +954,11 @@ impl Dispatcher {
         endpoint: &EndpointRow,
         event: &EventRow,
         secrets: &[SigningSecret],
+        bodies: &Bodies,
     ) -> Result<Attempted> {
         let started_ms = self.clock.now_ms();
         let attempt_no = delivery.attempts + 1;
-
-        let event_type: EventType = event.event_type.parse().map_err(Error::Internal)?;
-        let stored: serde_json::Value =
-            serde_json::from_str(&event.data).map_err(|e| Error::Internal(e.to_string()))?;
-        let data = versions::render(event_type, &stored, &endpoint.payload_version)
-            .map_err(Error::Internal)?;
-        let envelope = Envelope {
-            id: event.id.clone(),
-            event_type,
-            api_version: endpoint.payload_version.clone(),
-            created_at: Timestamp::from_unix_ms(event.created_ms),
-            mode: event.mode.parse().map_err(Error::Internal)?,
-            data,
-        };
-        let body = serde_json::to_vec(&envelope).map_err(|e| Error::Internal(e.to_string()))?;
+        let body = bodies.get(event, &endpoint.payload_version)?;
         let timestamp = started_ms.div_euclid(1000);
         let mut request_headers = BTreeMap::new();
         request_headers.insert("content-type".to_owned(), "application/json".to_owned());
@@ -1029,7 +1075,7 @@ impl Dispatcher {
             crate::endpoints::signing_secrets(&self.db, &self.sbox, &*self.clock, &endpoint.id)
                 .await?;
         let done = self
-            .attempt_once(&claimed, &endpoint, &event, &secrets)
+            .attempt_once(&claimed, &endpoint, &event, &secrets, &Bodies::default())
             .await?;
         let outcome = if done.success {
             Outcome::Succeeded
@@ -1076,7 +1122,7 @@ impl Dispatcher {
         url: &str,
         allowlist: &[Cidr],
         headers: &BTreeMap<String, String>,
-        body: Vec<u8>,
+        body: Bytes,
     ) -> Sent {
         let failed = |class: ErrorClass, message: String| Sent {
             status: None,

@@ -470,6 +470,51 @@ backend_tests! {
         assert_eq!(body["data"]["response_code"], "00");
     }
 
+    async fn a_fan_out_sends_each_endpoint_its_version_signed_with_its_secret(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let merchant = merchant(&t.db, &clock, "a@acme.example").await;
+        // Two endpoints on the current version and one pinned to the old one:
+        // the batch renders the event once per version and signs it per endpoint.
+        let mut endpoints_and_receivers = Vec::new();
+        for version in ["", "", "2025-06-01"] {
+            let (receiver, url) = Receiver::start(&[]).await;
+            let input = EndpointInput {
+                url,
+                event_types: vec!["payin.succeeded".into()],
+                payload_version: version.into(),
+                ..EndpointInput::default()
+            };
+            let rules = EndpointRules { allow_http: true, opt_in_approved: false };
+            let id = endpoints::create(&t.db, &sbox(), &*clock, &merchant, Mode::Live, &input, rules)
+                .await.unwrap().id;
+            endpoints_and_receivers.push((id, receiver));
+        }
+        let event = publish_payin(&t.db, &clock, &merchant).await;
+        assert_eq!(dispatcher(&t.db, &clock, true).step().await.unwrap(), 3);
+
+        let now = clock.now_ms() / 1000;
+        let mut bodies = Vec::new();
+        for (endpoint, receiver) in &endpoints_and_receivers {
+            let got = receiver.received();
+            assert_eq!(got.len(), 1, "each endpoint gets the event once");
+            let h = &got[0].headers;
+            assert_eq!(h["webhook-id"], event.as_str());
+            let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &merchant, endpoint).await.unwrap();
+            verify(&secret, h["webhook-id"].to_str().unwrap(), h["webhook-timestamp"].to_str().unwrap(),
+                h["webhook-signature"].to_str().unwrap(), got[0].body.as_bytes(), now, 300)
+                .expect("signed with this endpoint's own secret");
+            bodies.push(got[0].body.clone());
+        }
+        assert_eq!(bodies[0], bodies[1], "endpoints on one version get the same bytes");
+        let current: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+        let pinned: serde_json::Value = serde_json::from_str(&bodies[2]).unwrap();
+        assert_eq!(current["data"]["amount"]["currency"], "EUR");
+        assert_eq!(pinned["api_version"], "2025-06-01");
+        assert_eq!(pinned["data"]["amount"], 4250);
+        assert_eq!(pinned["id"], current["id"]);
+    }
+
     async fn internal_destinations_are_refused_and_recorded(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
