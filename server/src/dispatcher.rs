@@ -43,7 +43,7 @@ pub fn build(
         }),
         node_id: node_id(),
         lease: settings.delivery.lease,
-        batch_size: 100,
+        batch_size: 250,
         max_in_flight: settings.delivery.max_in_flight,
         // A quarter of it until the endpoint has answered well (see EndpointGate).
         max_per_endpoint: 32,

@@ -573,17 +573,21 @@ impl Dispatcher {
         // keeps draining, so new work starts at once; a quarter of the node's
         // while busy, so claims come in batches rather than one per finished
         // attempt.
-        let busy_claim = (self.max_in_flight / 4).clamp(1, self.batch_size.max(1) as usize);
+        let full_claim = self.batch_size.max(1) as usize;
+        let busy_claim = (self.max_in_flight / 4).clamp(1, full_claim);
+        // The first claim after the loop rested takes no more than one
+        // endpoint's queue here holds, so it can be the one-statement claim
+        // (see `claim_with_room`); claims while work keeps coming take a
+        // whole batch, so there are fewer of them.
+        let first_claim = (self.max_per_endpoint.max(1) * 4).min(full_claim);
         let mut want = 1;
         loop {
             match node.clone().acquire_many_owned(want as u32).await {
                 Ok(permit) => drop(permit),
                 Err(_) => return,
             }
-            let free = node
-                .available_permits()
-                .min(self.batch_size as usize)
-                .max(1);
+            let limit = if want == 1 { first_claim } else { full_claim };
+            let free = node.available_permits().min(limit).max(1);
             let now = self.clock.now_ms();
             let lease = self.new_lease();
             let (claim, batch, mut places) = match self
@@ -742,7 +746,7 @@ impl Dispatcher {
             tokio::spawn(async move {
                 while let Some(first) = rx.recv().await {
                     let mut batch = vec![first];
-                    while batch.len() < 256 {
+                    while batch.len() < 1024 {
                         match rx.try_recv() {
                             Ok(more) => batch.push(more),
                             Err(_) => break,
