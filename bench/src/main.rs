@@ -713,9 +713,9 @@ async fn log_query(backend: Backend, attempts: u64) -> Result<(u64, Duration, Du
         ),
         format!(
             "{}INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt_no, started_ms, latency_ms, url, \
-                   request_headers, request_body, response_status, error_class) \
+                   request_headers, payload_version, response_status, error_class) \
                  SELECT 'att_' || x, 'dlv_' || (x / 10), 'evt_' || (x / 10), 'ep_' || ((x / 10) % 20), x % 10 + 1, x, 25, \
-                   'https://example.com/', '{{}}', '{{\"id\":1}}', 500, 'http_status' FROM s",
+                   'https://example.com/', '{{}}', '2026-09-01', 500, 'http_status' FROM s",
             series(attempts)
         ),
         "ANALYZE".to_owned(),

@@ -297,6 +297,8 @@ impl std::fmt::Debug for Dispatcher {
 struct Attempted {
     record: AttemptRow,
     request_headers: BTreeMap<String, String>,
+    /// The body sent (the record keeps its payload version, not the bytes).
+    request_body: Bytes,
     response_headers: BTreeMap<String, String>,
     retry_after: Option<Duration>,
     success: bool,
@@ -1013,7 +1015,7 @@ impl Dispatcher {
             latency_ms,
             url: endpoint.url.clone(),
             request_headers: serde_json::to_string(&logged_headers).unwrap_or_default(),
-            request_body: String::from_utf8_lossy(&body).into_owned(),
+            payload_version: endpoint.payload_version.clone(),
             response_status: sent.status.map(i64::from),
             response_headers: sent
                 .headers
@@ -1026,6 +1028,7 @@ impl Dispatcher {
         Ok(Attempted {
             record,
             request_headers: logged_headers,
+            request_body: body,
             response_headers: sent.headers.unwrap_or_default(),
             retry_after: sent.retry_after,
             success,
@@ -1112,7 +1115,7 @@ impl Dispatcher {
             status: done.record.response_status.map(|s| s as u16),
             latency_ms: done.record.latency_ms,
             request_headers: done.request_headers,
-            request_body: done.record.request_body,
+            request_body: String::from_utf8_lossy(&done.request_body).into_owned(),
             response_headers: done.response_headers,
             response_body: done.record.response_body,
             error_class: done.record.error_class,

@@ -232,7 +232,7 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
                     .bind(a.latency_ms)
                     .bind(&a.url)
                     .bind(&a.request_headers)
-                    .bind(&a.request_body)
+                    .bind(&a.payload_version)
                     .bind(a.response_status)
                     .bind(&a.response_headers)
                     .bind(&a.response_body)
@@ -334,7 +334,8 @@ pub struct AttemptRow {
     pub latency_ms: i64,
     pub url: String,
     pub request_headers: String,
-    pub request_body: String,
+    /// The body sent was the event rendered for this version.
+    pub payload_version: String,
     pub response_status: Option<i64>,
     pub response_headers: Option<String>,
     pub response_body: Option<String>,
@@ -343,7 +344,7 @@ pub struct AttemptRow {
 }
 
 const ATTEMPT_COLUMNS: &str = "id, delivery_id, event_id, endpoint_id, attempt_no, started_ms, latency_ms, url, \
-     request_headers, request_body, response_status, response_headers, response_body, error_class, error_message";
+     request_headers, payload_version, response_status, response_headers, response_body, error_class, error_message";
 
 pub async fn attempts_of(db: &Db, delivery_id: &str) -> Result<Vec<AttemptRow>> {
     let sql = format!(

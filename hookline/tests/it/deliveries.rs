@@ -97,8 +97,8 @@ pub async fn insert_attempt(
         .unwrap();
         sqlx::query(
             "INSERT INTO attempts (id, delivery_id, event_id, endpoint_id, attempt_no, started_ms, latency_ms, url, \
-               request_headers, request_body, response_status, error_class) \
-             VALUES ($1, $2, $3, $4, 1, $5, 12, 'https://hooks.example/', '{}', '{}', $6, $7)",
+               request_headers, payload_version, response_status, error_class) \
+             VALUES ($1, $2, $3, $4, 1, $5, 12, 'https://hooks.example/', '{}', '2026-09-01', $6, $7)",
         )
         .bind(&attempt)
         .bind(&delivery)

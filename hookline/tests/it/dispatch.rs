@@ -461,10 +461,12 @@ backend_tests! {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
         let (receiver, url) = Receiver::start(&[]).await;
-        setup(&t.db, &clock, &url, "2025-06-01", vec![]).await;
+        let s = setup(&t.db, &clock, &url, "2025-06-01", vec![]).await;
         dispatcher(&t.db, &clock, true).step().await.unwrap();
         let body: serde_json::Value = serde_json::from_str(&receiver.received()[0].body).unwrap();
         assert_eq!(body["api_version"], "2025-06-01");
+        let attempts = deliveries::attempts_of(&t.db, &delivery_id(&s)).await.unwrap();
+        assert_eq!(attempts[0].payload_version, "2025-06-01", "the attempt names the version it sent");
         assert_eq!(body["data"]["amount"], 4250);
         assert_eq!(body["data"]["currency"], "EUR");
         assert_eq!(body["data"]["response_code"], "00");
