@@ -9,7 +9,7 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
 use crate::store::health::HELD_UNTIL;
-use crate::store::{Backend, Db, bulk_sql, placeholders, value_rows};
+use crate::store::{Backend, BulkQuery, Column, Db, any_of, bulk_sql, insert_rows, none_of};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Claimed {
@@ -83,7 +83,7 @@ pub async fn claim_due_with_room(
     let skip = if full.is_empty() {
         String::new()
     } else {
-        format!("AND d.endpoint_id NOT IN ({})", placeholders(3, full.len()))
+        format!("AND {}", none_of(backend, "d.endpoint_id", 3, full.len()))
     };
     // On PostgreSQL the candidates stay locked until their lease is written,
     // so no other node takes them meanwhile. On SQLite the transaction takes
@@ -107,8 +107,8 @@ pub async fn claim_due_with_room(
     let mut claim = on_db!(db, |pool| {
         let mut tx = pool.begin_with(begin).await?;
         let mut query = sqlx::query_as::<_, Claimed>(&select).bind(now).bind(limit);
-        for id in full {
-            query = query.bind(id);
+        if !full.is_empty() {
+            query = query.bind_list(full.iter().map(String::as_str).collect());
         }
         let candidates = query.fetch_all(&mut *tx).await?;
         let mut claim = Claim::default();
@@ -124,15 +124,16 @@ pub async fn claim_due_with_room(
             let sql = bulk_sql(
                 backend,
                 format!(
-                    "UPDATE deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id IN ({})",
-                    placeholders(3, chunk.len())
+                    "UPDATE deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE {}",
+                    any_of(backend, "id", 3, chunk.len())
                 ),
             );
-            let mut query = sqlx::query(&sql).bind(&lease.owner).bind(lease.until_ms);
-            for c in chunk {
-                query = query.bind(&c.id);
-            }
-            query.execute(&mut *tx).await?;
+            sqlx::query(&sql)
+                .bind(&lease.owner)
+                .bind(lease.until_ms)
+                .bind_list(chunk.iter().map(|c| c.id.as_str()).collect())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         claim.claimed = taken;
@@ -212,34 +213,23 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
     let _turn = db.write_turn().await;
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT) {
+        // One array per column on PostgreSQL: no limit on the rows per statement.
+        let per_statement = match backend {
+            Backend::Postgres => attempts.len().max(1),
+            Backend::Sqlite => ATTEMPTS_PER_STATEMENT,
+        };
+        for chunk in attempts.chunks(per_statement) {
             let sql = bulk_sql(
                 backend,
                 format!(
-                    "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES {}",
-                    value_rows(chunk.len(), 15)
+                    "INSERT INTO attempts ({ATTEMPT_COLUMNS}) {}",
+                    insert_rows(backend, chunk.len(), 15)
                 ),
             );
-            let mut query = sqlx::query(&sql);
-            for a in chunk {
-                query = query
-                    .bind(&a.id)
-                    .bind(&a.delivery_id)
-                    .bind(&a.event_id)
-                    .bind(&a.endpoint_id)
-                    .bind(a.attempt_no)
-                    .bind(a.started_ms)
-                    .bind(a.latency_ms)
-                    .bind(&a.url)
-                    .bind(&a.request_headers)
-                    .bind(&a.payload_version)
-                    .bind(a.response_status)
-                    .bind(&a.response_headers)
-                    .bind(&a.response_body)
-                    .bind(&a.error_class)
-                    .bind(&a.error_message);
-            }
-            query.execute(&mut *tx).await?;
+            sqlx::query(&sql)
+                .bind_table(attempt_columns(chunk))
+                .execute(&mut *tx)
+                .await?;
         }
         for ((status, next, attempted, held, lease), ids) in &groups {
             for chunk in ids.chunks(UPDATES_PER_STATEMENT) {
@@ -248,20 +238,18 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
                     format!(
                         "UPDATE deliveries SET status = $1, attempts = attempts + $2, held = $3, \
                            next_attempt_ms = COALESCE($4, next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
-                         WHERE lease_owner = $5 AND lease_until_ms = $6 AND id IN ({}) RETURNING id",
-                        placeholders(7, chunk.len())
+                         WHERE lease_owner = $5 AND lease_until_ms = $6 AND {} RETURNING id",
+                        any_of(backend, "id", 7, chunk.len())
                     ),
                 );
-                let mut query = sqlx::query_scalar::<_, String>(&sql)
+                let query = sqlx::query_scalar::<_, String>(&sql)
                     .bind(*status)
                     .bind(*attempted)
                     .bind(*held)
                     .bind(*next)
                     .bind(&lease.owner)
-                    .bind(lease.until_ms);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
+                    .bind(lease.until_ms)
+                    .bind_list(chunk.to_vec());
                 kept_ids.extend(query.fetch_all(&mut *tx).await?);
             }
         }
@@ -273,11 +261,37 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
         .collect())
 }
 
+/// Attempts as the columns of [`ATTEMPT_COLUMNS`], in that order.
+fn attempt_columns<'a>(rows: &[&'a AttemptRow]) -> Vec<Column<'a>> {
+    let text = |f: fn(&'a AttemptRow) -> &'a str| Column::Text(rows.iter().map(|a| f(a)).collect());
+    let int = |f: fn(&'a AttemptRow) -> i64| Column::Int(rows.iter().map(|a| f(a)).collect());
+    let maybe_text = |f: fn(&'a AttemptRow) -> &'a Option<String>| {
+        Column::MaybeText(rows.iter().map(|a| f(a).as_deref()).collect())
+    };
+    vec![
+        text(|a| &a.id),
+        text(|a| &a.delivery_id),
+        text(|a| &a.event_id),
+        text(|a| &a.endpoint_id),
+        int(|a| a.attempt_no),
+        int(|a| a.started_ms),
+        int(|a| a.latency_ms),
+        text(|a| &a.url),
+        text(|a| &a.request_headers),
+        text(|a| &a.payload_version),
+        Column::MaybeInt(rows.iter().map(|a| a.response_status).collect()),
+        maybe_text(|a| &a.response_headers),
+        maybe_text(|a| &a.response_body),
+        maybe_text(|a| &a.error_class),
+        maybe_text(|a| &a.error_message),
+    ]
+}
+
 /// The update a recorded delivery needs: status, next due time, attempts
 /// to add, held, and the lease it must still be under.
 type Update<'a> = (&'static str, Option<Millis>, i64, bool, &'a Lease);
 
-/// Attempts per multi-row insert: 15 values each.
+/// Attempts per multi-row insert on SQLite: 15 values each.
 const ATTEMPTS_PER_STATEMENT: usize = 50;
 /// Deliveries per grouped update.
 const UPDATES_PER_STATEMENT: usize = 500;

@@ -3,6 +3,7 @@
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
+use crate::store::BulkQuery;
 use crate::store::Db;
 use crate::store::health::{HEALTH_COLUMNS, Health};
 
@@ -174,18 +175,18 @@ pub async fn live_secrets_many(
         db.backend(),
         format!(
             "SELECT endpoint_id, id, sealed, created_ms, expires_ms FROM endpoint_secrets \
-             WHERE (expires_ms IS NULL OR expires_ms > $1) AND endpoint_id IN ({}) \
+             WHERE (expires_ms IS NULL OR expires_ms > $1) AND {} \
              ORDER BY endpoint_id, (expires_ms IS NULL) DESC, created_ms DESC",
-            crate::store::placeholders(2, endpoint_ids.len())
+            crate::store::any_of(db.backend(), "endpoint_id", 2, endpoint_ids.len())
         ),
     );
     type Row = (String, String, Vec<u8>, i64, Option<i64>);
     let rows: Vec<Row> = on_db!(db, |pool| {
-        let mut query = sqlx::query_as(&sql).bind(now);
-        for id in endpoint_ids {
-            query = query.bind(*id);
-        }
-        query.fetch_all(pool).await?
+        sqlx::query_as(&sql)
+            .bind(now)
+            .bind_list(endpoint_ids.to_vec())
+            .fetch_all(pool)
+            .await?
     });
     Ok(rows
         .into_iter()
@@ -261,16 +262,15 @@ pub async fn get_live_many(db: &Db, ids: &[&str]) -> Result<Vec<LiveEndpoint>> {
     let sql = crate::store::bulk_sql(
         db.backend(),
         format!(
-            "SELECT {COLUMNS}, {HEALTH_COLUMNS} FROM endpoints WHERE id IN ({}) AND NOT deleted",
-            crate::store::placeholders(1, ids.len())
+            "SELECT {COLUMNS}, {HEALTH_COLUMNS} FROM endpoints WHERE {} AND NOT deleted",
+            crate::store::any_of(db.backend(), "id", 1, ids.len())
         ),
     );
     Ok(on_db!(db, |pool| {
-        let mut query = sqlx::query_as::<_, LiveEndpoint>(&sql);
-        for id in ids {
-            query = query.bind(*id);
-        }
-        query.fetch_all(pool).await?
+        sqlx::query_as::<_, LiveEndpoint>(&sql)
+            .bind_list(ids.to_vec())
+            .fetch_all(pool)
+            .await?
     }))
 }
 

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::on_db;
 use crate::store::deliveries::{Claimed, Lease};
 use crate::store::health::HELD_UNTIL;
-use crate::store::{Backend, Db};
+use crate::store::{Backend, BulkQuery, Column, Db};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {
@@ -77,7 +77,7 @@ fn fan_out_sql() -> String {
                      FROM events v JOIN endpoints e ON e.merchant_id = v.merchant_id AND e.mode = v.mode \
                      JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = v.event_type \
                      WHERE NOT e.deleted AND (e.enabled OR e.disabled_reason IN ('failing', 'gone')) \
-                       AND v.id IN ({{}})) fanned) numbered \
+                       AND {{}}) fanned) numbered \
          RETURNING id, event_id, endpoint_id, lease_owner, held"
     )
 }
@@ -102,6 +102,20 @@ struct Fanned {
     queued: bool,
 }
 
+/// Events as the columns of [`EVENT_COLUMNS`], in that order.
+fn event_columns<'a>(events: &[&'a EventRow]) -> Vec<Column<'a>> {
+    let text = |f: fn(&'a EventRow) -> &'a str| Column::Text(events.iter().map(|e| f(e)).collect());
+    vec![
+        text(|e| &e.id),
+        text(|e| &e.merchant_id),
+        text(|e| &e.mode),
+        text(|e| &e.event_type),
+        text(|e| &e.resource_id),
+        text(|e| &e.data),
+        Column::Int(events.iter().map(|e| e.created_ms).collect()),
+    ]
+}
+
 /// Rows per multi-row statement: 7 values each, far below either backend's limit.
 const ROWS_PER_STATEMENT: usize = 200;
 
@@ -124,34 +138,27 @@ macro_rules! insert_together {
                 let sql = crate::store::bulk_sql(
                     $backend,
                     format!(
-                        "INSERT INTO events ({EVENT_COLUMNS}) VALUES {}",
-                        crate::store::value_rows(chunk.len(), 7)
+                        "INSERT INTO events ({EVENT_COLUMNS}) {}",
+                        crate::store::insert_rows($backend, chunk.len(), 7)
                     ),
                 );
-                let mut query = sqlx::query(&sql);
-                for event in chunk {
-                    query = query
-                        .bind(&event.id)
-                        .bind(&event.merchant_id)
-                        .bind(&event.mode)
-                        .bind(&event.event_type)
-                        .bind(&event.resource_id)
-                        .bind(&event.data)
-                        .bind(event.created_ms);
-                }
-                query.execute(&mut *$conn).await?;
+                sqlx::query(&sql)
+                    .bind_table(event_columns(chunk))
+                    .execute(&mut *$conn)
+                    .await?;
                 let sql = crate::store::bulk_sql(
                     $backend,
-                    fan_out_sql().replace("{}", &crate::store::placeholders(5, chunk.len())),
+                    fan_out_sql().replace(
+                        "{}",
+                        &crate::store::any_of($backend, "v.id", 5, chunk.len()),
+                    ),
                 );
-                let mut query = sqlx::query(&sql)
+                let query = sqlx::query(&sql)
                     .bind(handoff.map(|h| h.lease.owner.clone()))
                     .bind(handoff.map(|h| h.lease.until_ms))
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .bind(handoff.map_or(0, |h| h.now));
-                for event in chunk {
-                    query = query.bind(&event.id);
-                }
+                    .bind(handoff.map_or(0, |h| h.now))
+                    .bind_list(chunk.iter().map(|e| e.id.as_str()).collect());
                 for row in query.fetch_all(&mut *$conn).await? {
                     let id: String = row.try_get(0)?;
                     let event_id: String = row.try_get(1)?;
@@ -390,16 +397,15 @@ pub async fn get_many(db: &Db, ids: &[&str]) -> Result<Vec<EventRow>> {
     let sql = crate::store::bulk_sql(
         db.backend(),
         format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id IN ({})",
-            crate::store::placeholders(1, ids.len())
+            "SELECT {EVENT_COLUMNS} FROM events WHERE {}",
+            crate::store::any_of(db.backend(), "id", 1, ids.len())
         ),
     );
     Ok(on_db!(db, |pool| {
-        let mut query = sqlx::query_as::<_, EventRow>(&sql);
-        for id in ids {
-            query = query.bind(*id);
-        }
-        query.fetch_all(pool).await?
+        sqlx::query_as::<_, EventRow>(&sql)
+            .bind_list(ids.to_vec())
+            .fetch_all(pool)
+            .await?
     }))
 }
 

@@ -118,6 +118,138 @@ pub(crate) fn bulk_sql(backend: Backend, sql: String) -> String {
     out
 }
 
+/// `column IN (…)` for `n` values from parameter `$from` on. On PostgreSQL
+/// the list is one array parameter (`column = ANY($from)`): the statement's
+/// text is then the same whatever the count, so each connection prepares
+/// it once. With one placeholder per value every count is a statement of
+/// its own, and a busy node used more counts than a connection keeps
+/// prepared, so PostgreSQL parsed and planned most of its statements anew.
+/// Bind the values with [`BulkQuery::bind_list`].
+pub(crate) fn any_of(backend: Backend, column: &str, from: usize, n: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("{column} = ANY(${from})"),
+        Backend::Sqlite => format!("{column} IN ({})", placeholders(from, n)),
+    }
+}
+
+/// `column NOT IN (…)`, as [`any_of`] writes it.
+pub(crate) fn none_of(backend: Backend, column: &str, from: usize, n: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("{column} <> ALL(${from})"),
+        Backend::Sqlite => format!("{column} NOT IN ({})", placeholders(from, n)),
+    }
+}
+
+/// The source of a multi-row insert of `rows` rows of `columns` values
+/// (parameters from `$1`): `VALUES (…), (…)` on SQLite, and on PostgreSQL
+/// `SELECT * FROM UNNEST($1, …)`, one array per column, so that (as with
+/// [`any_of`]) one statement serves every row count. Bind the rows with
+/// [`BulkQuery::bind_table`].
+pub(crate) fn insert_rows(backend: Backend, rows: usize, columns: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("SELECT * FROM UNNEST({})", placeholders(1, columns)),
+        Backend::Sqlite => format!("VALUES {}", value_rows(rows, columns)),
+    }
+}
+
+/// A value a bulk statement can bind one by one on SQLite and in an array
+/// on PostgreSQL.
+pub(crate) trait ListItem<'q>:
+    'q
+    + Send
+    + sqlx::Encode<'q, sqlx::Sqlite>
+    + sqlx::Type<sqlx::Sqlite>
+    + sqlx::Encode<'q, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + sqlx::postgres::PgHasArrayType
+{
+}
+
+impl<'q, T> ListItem<'q> for T where
+    T: 'q
+        + Send
+        + sqlx::Encode<'q, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + sqlx::Encode<'q, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + sqlx::postgres::PgHasArrayType
+{
+}
+
+/// One column of the rows a multi-row insert binds.
+pub(crate) enum Column<'q> {
+    Text(Vec<&'q str>),
+    MaybeText(Vec<Option<&'q str>>),
+    Int(Vec<i64>),
+    MaybeInt(Vec<Option<i64>>),
+}
+
+impl Column<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Column::Text(v) => v.len(),
+            Column::MaybeText(v) => v.len(),
+            Column::Int(v) => v.len(),
+            Column::MaybeInt(v) => v.len(),
+        }
+    }
+}
+
+/// Binding the lists and tables of [`any_of`] and [`insert_rows`] as the
+/// backend's statement expects them.
+pub(crate) trait BulkQuery<'q>: Sized {
+    /// Each value on SQLite, one array on PostgreSQL.
+    fn bind_list<T: ListItem<'q>>(self, values: Vec<T>) -> Self;
+    /// Row by row on SQLite, one array per column on PostgreSQL.
+    fn bind_table(self, columns: Vec<Column<'q>>) -> Self;
+}
+
+macro_rules! bulk_query {
+    ($($query:ident $(<$($generic:ident),*>)?),*) => {$(
+        impl<'q, $($($generic),*)?> BulkQuery<'q>
+            for sqlx::query::$query<'q, sqlx::Sqlite, $($($generic,)*)? sqlx::sqlite::SqliteArguments<'q>>
+        {
+            fn bind_list<T: ListItem<'q>>(self, values: Vec<T>) -> Self {
+                values.into_iter().fold(self, |q, v| q.bind(v))
+            }
+
+            fn bind_table(mut self, columns: Vec<Column<'q>>) -> Self {
+                let rows = columns.first().map_or(0, Column::len);
+                for r in 0..rows {
+                    for column in &columns {
+                        self = match column {
+                            Column::Text(v) => self.bind(v[r]),
+                            Column::MaybeText(v) => self.bind(v[r]),
+                            Column::Int(v) => self.bind(v[r]),
+                            Column::MaybeInt(v) => self.bind(v[r]),
+                        };
+                    }
+                }
+                self
+            }
+        }
+
+        impl<'q, $($($generic),*)?> BulkQuery<'q>
+            for sqlx::query::$query<'q, sqlx::Postgres, $($($generic,)*)? sqlx::postgres::PgArguments>
+        {
+            fn bind_list<T: ListItem<'q>>(self, values: Vec<T>) -> Self {
+                self.bind(values)
+            }
+
+            fn bind_table(self, columns: Vec<Column<'q>>) -> Self {
+                columns.into_iter().fold(self, |q, column| match column {
+                    Column::Text(v) => q.bind(v),
+                    Column::MaybeText(v) => q.bind(v),
+                    Column::Int(v) => q.bind(v),
+                    Column::MaybeInt(v) => q.bind(v),
+                })
+            }
+        }
+    )*};
+}
+
+bulk_query!(Query, QueryAs<O>, QueryScalar<O>);
+
 /// Which database a URL points at, decided before connecting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
