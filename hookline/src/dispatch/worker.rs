@@ -395,16 +395,23 @@ impl BatchData {
             .into_iter()
             .filter(|id| !data.events.contains_key(*id))
             .collect();
-        for event in event_store::get_many(db, &missing).await? {
+        // Three reads on three connections at once: each claim waits for
+        // them before its deliveries start.
+        let (events, endpoints, sealed) = tokio::try_join!(
+            event_store::get_many(db, &missing),
+            endpoint_store::get_live_many(db, &endpoint_ids),
+            endpoint_store::live_secrets_many(db, &endpoint_ids, now),
+        )?;
+        for event in events {
             data.events.insert(event.id.clone(), Arc::new(event));
         }
-        for endpoint in endpoint_store::get_live_many(db, &endpoint_ids).await? {
+        for endpoint in endpoints {
             data.endpoints
                 .insert(endpoint.row.id.clone(), Arc::new(endpoint));
         }
         let mut secrets: HashMap<String, Vec<SigningSecret>> = HashMap::new();
         let mut unreadable = Vec::new();
-        for (endpoint_id, row) in endpoint_store::live_secrets_many(db, &endpoint_ids, now).await? {
+        for (endpoint_id, row) in sealed {
             match crate::endpoints::open_secret(sbox, &row) {
                 Ok(secret) => secrets.entry(endpoint_id).or_default().push(secret),
                 // Left out: that endpoint's deliveries read their secrets
