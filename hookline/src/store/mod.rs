@@ -313,7 +313,18 @@ impl Db {
                 Db::Sqlite(pool)
             }
             Some(Backend::Postgres) => {
-                let options = PgConnectOptions::from_str(url)?;
+                // Each statement is planned once per connection, not at every
+                // execution: that saves the planning work, and a plan chosen
+                // from the statistics of a quiet moment (a backlog of none)
+                // cannot turn a claim into a sort of a later burst's every
+                // pending delivery. Hookline's working set lives in
+                // PostgreSQL's cache, where a random read costs about what a
+                // sequential one does; with the default (4) the planner scans
+                // a whole young table rather than look up a batch's ids.
+                let options = PgConnectOptions::from_str(url)?.options([
+                    ("plan_cache_mode", "force_generic_plan"),
+                    ("random_page_cost", "1.1"),
+                ]);
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     // No round trip before each use: a connection is already
