@@ -38,8 +38,11 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
     let statements: [(&str, &str); 6] = [
         (
             "attempts",
-            "DELETE FROM attempts WHERE id IN (SELECT a.id FROM attempts a \
-               JOIN events e ON e.id = a.event_id WHERE e.created_ms < $1 LIMIT $2)",
+            // CROSS JOIN keeps SQLite's join order: old events by
+            // events_created, then their deliveries, then their attempts.
+            "DELETE FROM attempts WHERE id IN (SELECT a.id FROM events e \
+               CROSS JOIN deliveries d CROSS JOIN attempts a \
+               WHERE e.created_ms < $1 AND d.event_id = e.id AND a.delivery_id = d.id LIMIT $2)",
         ),
         (
             "deliveries",

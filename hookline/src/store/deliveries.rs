@@ -375,7 +375,9 @@ pub async fn attempts_of(db: &Db, delivery_id: &str) -> Result<Vec<AttemptRow>> 
 /// Every attempt of every delivery of an event, in order per delivery.
 pub async fn attempts_of_event(db: &Db, event_id: &str) -> Result<Vec<AttemptRow>> {
     let sql = format!(
-        "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE event_id = $1 ORDER BY delivery_id, attempt_no"
+        "SELECT {ATTEMPT_COLUMNS} FROM attempts \
+         WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = $1) \
+         ORDER BY delivery_id, attempt_no"
     );
     Ok(on_db!(db, |pool| {
         sqlx::query_as::<_, AttemptRow>(&sql)
