@@ -192,8 +192,7 @@ pub struct Finished {
 pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
     let attempts: Vec<&AttemptRow> = items.iter().filter_map(|i| i.attempt.as_ref()).collect();
     if let Db::Postgres(pool) = db {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(record_at_once_sql);
-        let kept: std::collections::HashSet<String> = sqlx::query_scalar(SQL.as_str())
+        let kept: std::collections::HashSet<String> = sqlx::query_scalar(&record_at_once_sql())
             .bind_table(attempt_columns(&attempts))
             .bind_table(outcome_columns(items))
             .fetch_all(pool)

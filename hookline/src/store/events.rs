@@ -127,14 +127,6 @@ struct Fanned {
 }
 
 impl Fanned {
-    /// Nothing fanned out yet for `events`.
-    fn of(events: &[&EventRow]) -> Fanned {
-        Fanned {
-            per_event: events.iter().map(|e| (e.id.clone(), 0)).collect(),
-            ..Fanned::default()
-        }
-    }
-
     /// Counts one new delivery; answers whether it was leased to the writer.
     fn add(
         &mut self,
@@ -170,9 +162,11 @@ async fn insert_at_once(
     limit: usize,
 ) -> std::result::Result<Fanned, sqlx::Error> {
     use sqlx::Row;
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(insert_at_once_sql);
-    let mut fanned = Fanned::of(events);
-    let rows = sqlx::query(SQL.as_str())
+    let mut fanned = Fanned {
+        per_event: events.iter().map(|e| (e.id.clone(), 0)).collect(),
+        ..Fanned::default()
+    };
+    let rows = sqlx::query(&insert_at_once_sql())
         .bind_table(event_columns(events))
         .bind(handoff.map(|h| h.lease.owner.clone()))
         .bind(handoff.map(|h| h.lease.until_ms))
@@ -220,7 +214,10 @@ macro_rules! insert_together {
             let events: &[&EventRow] = $events;
             let handoff: Option<Handoff<'_>> = $handoff;
             let mut limit: usize = $limit;
-            let mut fanned = Fanned::of(events);
+            let mut fanned = Fanned {
+                per_event: events.iter().map(|e| (e.id.clone(), 0)).collect(),
+                ..Fanned::default()
+            };
             for chunk in events.chunks(ROWS_PER_STATEMENT) {
                 let sql = crate::store::bulk_sql(
                     $backend,

@@ -312,13 +312,6 @@ async fn events_written_at_once_notify_other_nodes_only_of_queued_work() {
         owner: "writer-node".into(),
         until_ms: 31_000,
     };
-    let handoff = |limit| {
-        Some(Handoff {
-            lease: &lease,
-            now: 1_000,
-            limit,
-        })
-    };
     // Notifications are sent at the commit, before the write returns.
     async fn notified(listener: &mut sqlx::postgres::PgListener) -> bool {
         matches!(
@@ -329,9 +322,17 @@ async fn events_written_at_once_notify_other_nodes_only_of_queued_work() {
 
     // Both deliveries leased to the writer: nothing for other nodes.
     let (a, b) = (row(), row());
-    let stored = insert_many_handing_off(&t.db, &[(&a, None), (&b, None)], handoff(2))
-        .await
-        .unwrap();
+    let stored = insert_many_handing_off(
+        &t.db,
+        &[(&a, None), (&b, None)],
+        Some(Handoff {
+            lease: &lease,
+            now: 1_000,
+            limit: 2,
+        }),
+    )
+    .await
+    .unwrap();
     assert_eq!(stored.leased.len(), 2);
     assert!(
         !notified(&mut listener).await,
@@ -340,9 +341,17 @@ async fn events_written_at_once_notify_other_nodes_only_of_queued_work() {
 
     // Room for one of two: the other waits, and listeners hear of it once.
     let (c, d) = (row(), row());
-    let stored = insert_many_handing_off(&t.db, &[(&c, None), (&d, None)], handoff(1))
-        .await
-        .unwrap();
+    let stored = insert_many_handing_off(
+        &t.db,
+        &[(&c, None), (&d, None)],
+        Some(Handoff {
+            lease: &lease,
+            now: 1_000,
+            limit: 1,
+        }),
+    )
+    .await
+    .unwrap();
     assert_eq!(stored.leased.len(), 1);
     assert!(stored.queued);
     assert!(
