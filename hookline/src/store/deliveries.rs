@@ -191,17 +191,24 @@ pub struct Finished {
 /// outcome under the same lease (most of a busy batch) with one update.
 pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
     let attempts: Vec<&AttemptRow> = items.iter().filter_map(|i| i.attempt.as_ref()).collect();
+    if let Db::Postgres(pool) = db {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(record_at_once_sql);
+        let kept: std::collections::HashSet<String> = sqlx::query_scalar(SQL.as_str())
+            .bind_table(attempt_columns(&attempts))
+            .bind_table(outcome_columns(items))
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+        return Ok(items
+            .iter()
+            .map(|i| kept.contains(&i.delivery_id))
+            .collect());
+    }
     // Deliveries grouped by the update they need, in first-seen order.
     let mut groups: Vec<(Update<'_>, Vec<&str>)> = Vec::new();
     for item in items {
-        let (status, next, attempted, held) = match item.outcome {
-            Outcome::Succeeded => ("succeeded", None, 1, false),
-            Outcome::RetryAt(at) => ("pending", Some(at), 1, false),
-            Outcome::Failed => ("failed", None, 1, false),
-            Outcome::Held => ("pending", Some(HELD_UNTIL), 1, true),
-            Outcome::Hold => ("pending", Some(HELD_UNTIL), 0, true),
-            Outcome::Release(at) => ("pending", Some(at), 0, false),
-        };
+        let (status, attempted, held, next) = new_state(item.outcome);
         let key = (status, next, attempted, held, &item.lease);
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, ids)) => ids.push(&item.delivery_id),
@@ -259,6 +266,51 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
         .iter()
         .map(|i| kept_ids.contains(&i.delivery_id))
         .collect())
+}
+
+/// PostgreSQL: the attempts and outcomes of [`record_many`] in one
+/// statement that commits on its own: one round trip where a transaction
+/// takes four. Each delivery's new state comes in the arrays of
+/// [`outcome_columns`], so deliveries with different outcomes share it.
+fn record_at_once_sql() -> String {
+    format!(
+        "WITH a AS (INSERT INTO attempts ({ATTEMPT_COLUMNS}) {}) \
+         UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.attempted, held = u.held, \
+           next_attempt_ms = COALESCE(u.next_ms, d.next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
+         FROM UNNEST($16::TEXT[], $17::TEXT[], $18::BIGINT[], $19::BOOLEAN[], $20::BIGINT[], $21::TEXT[], $22::BIGINT[]) \
+           AS u (id, status, attempted, held, next_ms, owner, until_ms) \
+         WHERE d.id = u.id AND d.lease_owner = u.owner AND d.lease_until_ms = u.until_ms \
+         RETURNING d.id",
+        insert_rows(Backend::Postgres, 0, 15)
+    )
+}
+
+/// What each finished delivery's row becomes: status, attempts to add,
+/// held, next due time (none: unchanged), and the lease it must still be
+/// under.
+fn new_state(outcome: Outcome) -> (&'static str, i64, bool, Option<Millis>) {
+    match outcome {
+        Outcome::Succeeded => ("succeeded", 1, false, None),
+        Outcome::RetryAt(at) => ("pending", 1, false, Some(at)),
+        Outcome::Failed => ("failed", 1, false, None),
+        Outcome::Held => ("pending", 1, true, Some(HELD_UNTIL)),
+        Outcome::Hold => ("pending", 0, true, Some(HELD_UNTIL)),
+        Outcome::Release(at) => ("pending", 0, false, Some(at)),
+    }
+}
+
+/// Finished deliveries as the arrays `$16` to `$22` of [`record_at_once_sql`].
+fn outcome_columns(items: &[Finished]) -> Vec<Column<'_>> {
+    let states: Vec<_> = items.iter().map(|i| new_state(i.outcome)).collect();
+    vec![
+        Column::Text(items.iter().map(|i| i.delivery_id.as_str()).collect()),
+        Column::Text(states.iter().map(|s| s.0).collect()),
+        Column::Int(states.iter().map(|s| s.1).collect()),
+        Column::Bool(states.iter().map(|s| s.2).collect()),
+        Column::MaybeInt(states.iter().map(|s| s.3).collect()),
+        Column::Text(items.iter().map(|i| i.lease.owner.as_str()).collect()),
+        Column::Int(items.iter().map(|i| i.lease.until_ms).collect()),
+    ]
 }
 
 /// Attempts as the columns of [`ATTEMPT_COLUMNS`], in that order.

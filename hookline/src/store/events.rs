@@ -57,28 +57,52 @@ pub async fn insert_with_fanout(
 /// disabled by Hookline (failing, or 410) keep their events, held until the
 /// merchant re-enables them; ones the merchant turned off do not.
 ///
-/// The first `$3` deliveries that can go at once (endpoint enabled, its
-/// breaker closed at `$4`) are leased to `$1` until `$2`: the node that
-/// stores them has slots free and sends them itself, with no claim.
-/// (Parameters are numbered in the order they appear, for [`crate::store::bulk_sql`].)
-fn fan_out_sql() -> String {
+/// The new events are the rows of `source` (aliased `v`) that `filter`
+/// keeps. The first `$p+2` deliveries that can go at once (endpoint
+/// enabled, its breaker closed at `$p+3`) are leased to `$p` until `$p+1`
+/// (`p` is `first_param`): the node that stores them has slots free and
+/// sends them itself, with no claim. (Parameters are numbered in the order
+/// they appear, for [`crate::store::bulk_sql`].)
+fn fan_out_sql(source: &str, filter: &str, first_param: usize) -> String {
+    let [owner, until, limit, now] = [0, 1, 2, 3].map(|i| format!("${}", first_param + i));
     format!(
         "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, \
            created_ms, held, lease_owner, lease_until_ms) \
          SELECT id, event_id, endpoint_id, merchant_id, 'pending', 0, next_attempt_ms, created_ms, held, \
-           CASE WHEN lease_it THEN $1 END, CASE WHEN lease_it THEN $2 END \
-         FROM (SELECT *, (can_go AND row_number() OVER (PARTITION BY can_go ORDER BY event_id, endpoint_id) <= $3) \
+           CASE WHEN lease_it THEN {owner} END, CASE WHEN lease_it THEN {until} END \
+         FROM (SELECT *, (can_go AND row_number() OVER (PARTITION BY can_go ORDER BY event_id, endpoint_id) <= {limit}) \
                  AS lease_it \
                FROM (SELECT 'dlv_' || substr(v.id, 5) || '_' || e.id AS id, v.id AS event_id, \
                        e.id AS endpoint_id, e.merchant_id AS merchant_id, \
                        CASE WHEN e.enabled THEN v.created_ms ELSE {HELD_UNTIL} END AS next_attempt_ms, \
                        v.created_ms AS created_ms, NOT e.enabled AS held, \
-                       (e.enabled AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= $4)) AS can_go \
-                     FROM events v JOIN endpoints e ON e.merchant_id = v.merchant_id AND e.mode = v.mode \
+                       (e.enabled AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= {now})) AS can_go \
+                     FROM {source} v JOIN endpoints e ON e.merchant_id = v.merchant_id AND e.mode = v.mode \
                      JOIN endpoint_event_types t ON t.endpoint_id = e.id AND t.event_type = v.event_type \
                      WHERE NOT e.deleted AND (e.enabled OR e.disabled_reason IN ('failing', 'gone')) \
-                       AND {{}}) fanned) numbered \
+                       AND {filter}) fanned) numbered \
          RETURNING id, event_id, endpoint_id, lease_owner, held"
+    )
+}
+
+/// PostgreSQL: events (no idempotency keys) and their fan-out in one
+/// statement, which commits on its own, so a group costs one round trip
+/// instead of seven (begin, savepoint, two inserts, release, notify,
+/// commit). The deliveries read the inserted events from the `WITH`
+/// clause; their foreign keys are checked when the statement ends, after
+/// the events are in. Other nodes are notified, at the commit, when some
+/// delivery waits in the queue.
+fn insert_at_once_sql() -> String {
+    format!(
+        "WITH v AS (INSERT INTO events ({EVENT_COLUMNS}) {} RETURNING {EVENT_COLUMNS}), \
+              d AS ({}) \
+         SELECT id, event_id, endpoint_id, lease_owner, held, \
+           (SELECT count(pg_notify('{}', '')) FROM \
+              (SELECT 1 FROM d WHERE lease_owner IS NULL AND NOT held LIMIT 1) q) AS woke \
+         FROM d",
+        crate::store::insert_rows(Backend::Postgres, 0, 7),
+        fan_out_sql("v", "TRUE", 8),
+        crate::dispatch::wake::CHANNEL,
     )
 }
 
@@ -100,6 +124,72 @@ struct Fanned {
     leased: Vec<Claimed>,
     /// Whether any delivery waits in the queue for a claim.
     queued: bool,
+}
+
+impl Fanned {
+    /// Nothing fanned out yet for `events`.
+    fn of(events: &[&EventRow]) -> Fanned {
+        Fanned {
+            per_event: events.iter().map(|e| (e.id.clone(), 0)).collect(),
+            ..Fanned::default()
+        }
+    }
+
+    /// Counts one new delivery; answers whether it was leased to the writer.
+    fn add(
+        &mut self,
+        id: String,
+        event_id: String,
+        endpoint_id: String,
+        leased: bool,
+        held: bool,
+    ) -> bool {
+        *self.per_event.entry(event_id.clone()).or_default() += 1;
+        if leased {
+            self.leased.push(Claimed {
+                id,
+                event_id,
+                endpoint_id,
+                attempts: 0,
+            });
+        } else {
+            self.queued |= !held;
+        }
+        leased
+    }
+}
+
+/// Writes `events` (none with an idempotency key) with their deliveries in
+/// one statement that commits on its own (see [`insert_at_once_sql`]),
+/// leasing up to `limit` of them under `handoff`. On an error nothing
+/// was stored.
+async fn insert_at_once(
+    pool: &sqlx::PgPool,
+    events: &[&EventRow],
+    handoff: Option<Handoff<'_>>,
+    limit: usize,
+) -> std::result::Result<Fanned, sqlx::Error> {
+    use sqlx::Row;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(insert_at_once_sql);
+    let mut fanned = Fanned::of(events);
+    let rows = sqlx::query(SQL.as_str())
+        .bind_table(event_columns(events))
+        .bind(handoff.map(|h| h.lease.owner.clone()))
+        .bind(handoff.map(|h| h.lease.until_ms))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(handoff.map_or(0, |h| h.now))
+        .fetch_all(pool)
+        .await?;
+    for row in rows {
+        fanned.add(
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get::<Option<String>, _>(3)?.is_some(),
+            row.try_get(4)?,
+        );
+    }
+    Ok(fanned)
 }
 
 /// Events as the columns of [`EVENT_COLUMNS`], in that order.
@@ -130,10 +220,7 @@ macro_rules! insert_together {
             let events: &[&EventRow] = $events;
             let handoff: Option<Handoff<'_>> = $handoff;
             let mut limit: usize = $limit;
-            let mut fanned = Fanned {
-                per_event: events.iter().map(|e| (e.id.clone(), 0)).collect(),
-                ..Fanned::default()
-            };
+            let mut fanned = Fanned::of(events);
             for chunk in events.chunks(ROWS_PER_STATEMENT) {
                 let sql = crate::store::bulk_sql(
                     $backend,
@@ -148,9 +235,10 @@ macro_rules! insert_together {
                     .await?;
                 let sql = crate::store::bulk_sql(
                     $backend,
-                    fan_out_sql().replace(
-                        "{}",
+                    fan_out_sql(
+                        "events",
                         &crate::store::any_of($backend, "v.id", 5, chunk.len()),
+                        1,
                     ),
                 );
                 let query = sqlx::query(&sql)
@@ -160,22 +248,15 @@ macro_rules! insert_together {
                     .bind(handoff.map_or(0, |h| h.now))
                     .bind_list(chunk.iter().map(|e| e.id.as_str()).collect());
                 for row in query.fetch_all(&mut *$conn).await? {
-                    let id: String = row.try_get(0)?;
-                    let event_id: String = row.try_get(1)?;
-                    let endpoint_id: String = row.try_get(2)?;
-                    let owner: Option<String> = row.try_get(3)?;
-                    let held: bool = row.try_get(4)?;
-                    *fanned.per_event.entry(event_id.clone()).or_default() += 1;
-                    if owner.is_some() {
+                    let leased = fanned.add(
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get::<Option<String>, _>(3)?.is_some(),
+                        row.try_get(4)?,
+                    );
+                    if leased {
                         limit = limit.saturating_sub(1);
-                        fanned.leased.push(Claimed {
-                            id,
-                            event_id,
-                            endpoint_id,
-                            attempts: 0,
-                        });
-                    } else {
-                        fanned.queued |= !held;
                     }
                 }
             }
@@ -223,13 +304,45 @@ pub async fn insert_many_handing_off(
         .map(|(e, _)| *e)
         .collect();
     let mut limit = handoff.map_or(0, |h| h.limit);
+    // Tried together (below) unless the one-statement write just failed.
+    let mut together = unkeyed.len() > 1;
+    if let Db::Postgres(pool) = db
+        && !unkeyed.is_empty()
+        && unkeyed.len() == items.len()
+    {
+        match insert_at_once(pool, &unkeyed, handoff, limit).await {
+            Ok(fanned) => {
+                let results = unkeyed
+                    .iter()
+                    .map(|e| {
+                        Ok(Inserted::New(
+                            fanned.per_event.get(e.id.as_str()).copied().unwrap_or(0),
+                        ))
+                    })
+                    .collect();
+                return Ok(Stored {
+                    results,
+                    leased: fanned.leased,
+                    queued: fanned.queued,
+                });
+            }
+            Err(e) => {
+                let e = Error::from(e);
+                if e.is_unavailable() {
+                    return Err(e);
+                }
+                tracing::debug!(error = %e, "events written at once failed; writing them one by one");
+                together = false;
+            }
+        }
+    }
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
         let mut results: Vec<Option<std::result::Result<Inserted, String>>> =
             items.iter().map(|_| None).collect();
         let mut leased: Vec<Claimed> = Vec::new();
         let mut queued = false;
-        if unkeyed.len() > 1 {
+        if together {
             let mut sp = sqlx::Acquire::begin(&mut *tx).await?;
             match insert_together!(sp, &unkeyed, backend, handoff, limit).await {
                 Ok(fanned) => {

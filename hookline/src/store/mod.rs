@@ -182,6 +182,7 @@ pub(crate) enum Column<'q> {
     MaybeText(Vec<Option<&'q str>>),
     Int(Vec<i64>),
     MaybeInt(Vec<Option<i64>>),
+    Bool(Vec<bool>),
 }
 
 impl Column<'_> {
@@ -191,6 +192,7 @@ impl Column<'_> {
             Column::MaybeText(v) => v.len(),
             Column::Int(v) => v.len(),
             Column::MaybeInt(v) => v.len(),
+            Column::Bool(v) => v.len(),
         }
     }
 }
@@ -222,6 +224,7 @@ macro_rules! bulk_query {
                             Column::MaybeText(v) => self.bind(v[r]),
                             Column::Int(v) => self.bind(v[r]),
                             Column::MaybeInt(v) => self.bind(v[r]),
+                            Column::Bool(v) => self.bind(v[r]),
                         };
                     }
                 }
@@ -242,6 +245,7 @@ macro_rules! bulk_query {
                     Column::MaybeText(v) => q.bind(v),
                     Column::Int(v) => q.bind(v),
                     Column::MaybeInt(v) => q.bind(v),
+                    Column::Bool(v) => q.bind(v),
                 })
             }
         }

@@ -273,3 +273,87 @@ backend_tests! {
         assert_eq!(after_lease, leased_before);
     }
 }
+
+/// Events written in one statement wake listening nodes at the commit when
+/// some delivery waits in the queue, and not when the writer leased them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_written_at_once_notify_other_nodes_only_of_queued_work() {
+    use hookline::store::deliveries::Lease;
+    use hookline::store::events::{EventRow, Handoff, insert_many_handing_off};
+    let t = TestDatabase::postgres().await;
+    let clock = ManualClock::starting_now();
+    let acme = merchant(&t.db, &clock, "notify@acme.example").await;
+    endpoints::create(
+        &t.db,
+        &sbox(),
+        &*clock,
+        &acme,
+        Mode::Live,
+        &input("https://a.example/in", &[EventType::PayinSucceeded]),
+        EndpointRules::default(),
+    )
+    .await
+    .unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(&t.url).await.unwrap();
+    listener
+        .listen(hookline::dispatch::wake::CHANNEL)
+        .await
+        .unwrap();
+    let row = || EventRow {
+        id: hookline::ids::event_id(),
+        merchant_id: acme.clone(),
+        mode: "live".into(),
+        event_type: "payin.succeeded".into(),
+        resource_id: "txn_1".into(),
+        data: "{}".into(),
+        created_ms: 1_000,
+    };
+    let lease = Lease {
+        owner: "writer-node".into(),
+        until_ms: 31_000,
+    };
+    let handoff = |limit| {
+        Some(Handoff {
+            lease: &lease,
+            now: 1_000,
+            limit,
+        })
+    };
+    // Notifications are sent at the commit, before the write returns.
+    async fn notified(listener: &mut sqlx::postgres::PgListener) -> bool {
+        matches!(
+            tokio::time::timeout(Duration::from_millis(200), listener.try_recv()).await,
+            Ok(Ok(Some(_)))
+        )
+    }
+
+    // Both deliveries leased to the writer: nothing for other nodes.
+    let (a, b) = (row(), row());
+    let stored = insert_many_handing_off(&t.db, &[(&a, None), (&b, None)], handoff(2))
+        .await
+        .unwrap();
+    assert_eq!(stored.leased.len(), 2);
+    assert!(
+        !notified(&mut listener).await,
+        "no notification when nothing is queued"
+    );
+
+    // Room for one of two: the other waits, and listeners hear of it once.
+    let (c, d) = (row(), row());
+    let stored = insert_many_handing_off(&t.db, &[(&c, None), (&d, None)], handoff(1))
+        .await
+        .unwrap();
+    assert_eq!(stored.leased.len(), 1);
+    assert!(stored.queued);
+    assert!(
+        notified(&mut listener).await,
+        "queued work wakes the other nodes"
+    );
+    assert!(!notified(&mut listener).await, "one notification per write");
+    assert_eq!(
+        hookline::store::events::count_for_merchant(&t.db, &acme)
+            .await
+            .unwrap(),
+        4
+    );
+}
