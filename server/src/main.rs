@@ -9,6 +9,12 @@ use server::{Runtime, demo, telemetry};
 use std::io::BufRead;
 use std::process::ExitCode;
 
+// Many short-lived buffers per delivery (bodies, headers, rows) across the
+// runtime's threads: mimalloc's per-thread pages serve them with less
+// locking and less CPU than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
