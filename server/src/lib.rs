@@ -1,6 +1,7 @@
 //! The Hookline server as a library: `main.rs` is a thin CLI over it, and the
 //! integration tests start the real thing on port 0 through [`start`].
 
+pub mod allocator;
 pub mod config;
 pub mod demo;
 pub mod dispatcher;
