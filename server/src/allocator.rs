@@ -4,9 +4,9 @@
 //! runtime's threads: mimalloc's per-thread pages serve them with less
 //! locking and less CPU than the system allocator. Its defaults, though,
 //! commit a whole arena up front (so freed pages are only marked reusable,
-//! and stay in RSS) and keep freed pages a second before returning them; under a
-//! burst of deliveries that nearly doubled the server's peak RSS in the
-//! benchmark (PostgreSQL fan-out 103 MB against 56 MB) for no CPU gain.
+//! and stay in RSS) and keep freed pages a second before returning them;
+//! under a burst of deliveries that nearly doubled the server's peak RSS in
+//! the benchmark (PostgreSQL fan-out 103 MB against 56 MB) for no CPU gain.
 
 use libmimalloc_sys::{mi_option_get, mi_option_set};
 
