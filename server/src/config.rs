@@ -189,7 +189,7 @@ pub struct SettingsArgs {
     pub api_rate_per_minute: Option<u32>,
 
     /// Delivery requests one node has in flight at once (each endpoint gets
-    /// at most 32 of them). [default: 512]
+    /// at most 32 of them). [default: 1024]
     #[arg(long, env = "HOOKLINE_MAX_IN_FLIGHT", global = true)]
     pub max_in_flight: Option<u32>,
 }
@@ -500,7 +500,7 @@ impl Settings {
                 }
             },
             max_in_flight: match args.max_in_flight.or(file.max_in_flight) {
-                None => 512,
+                None => 1024,
                 Some(n @ 1..=10_000) => n as usize,
                 Some(n) => {
                     return Err(bad(

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod dispatcher;
 pub mod error;
 pub mod http;
+pub mod open_files;
 pub mod telemetry;
 
 use crate::config::Settings;
