@@ -57,6 +57,22 @@ impl Arrivals {
         }
     }
 
+    /// Waits until `expected` deliveries have arrived; on timeout, answers
+    /// how many had.
+    async fn wait_for(&self, expected: u64, timeout: Duration) -> Result<(), u64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let arrived = self.total.load(Ordering::SeqCst);
+            if arrived >= expected {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(arrived);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     fn reset(&self) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         *seen = vec![HashMap::new(); RECEIVERS];
@@ -372,6 +388,34 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// About 1 KiB of event data.
+/// One `payin.succeeded` event for `merchant`, as the ingest API takes it.
+fn single_event(merchant: &str) -> Value {
+    json!({ "merchant_id": merchant, "mode": "live", "type": "payin.succeeded",
+            "data": payload(EventType::PayinSucceeded) })
+}
+
+/// POSTs `body` to the ingest API and answers its JSON reply; `what` names
+/// the request in the error when the answer is not a success.
+async fn publish(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+    what: &str,
+) -> Result<Value, String> {
+    let res = http
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(format!("{what} answered {}", res.status()));
+    }
+    res.json().await.map_err(|e| e.to_string())
+}
+
 fn payload(t: EventType) -> Value {
     let mut data = sample_data(t, SystemClock.now_ms());
     data["merchant_reference"] = json!(format!("bench-{}", "x".repeat(560)));
@@ -462,15 +506,14 @@ impl Bench {
         }
         let server_cpu = || -> f64 { children.iter().map(|(c, _)| cpu_secs(c.id())).sum() };
         let mut cpu_before = 0.0;
-        let mut result = self.ready(&children).await;
-        if result.is_ok() {
-            result = self.warm_up(&children, &token, &merchant, endpoints).await;
+        let result = async {
+            self.ready(&children).await?;
+            self.warm_up(&children, &token, &merchant, endpoints)
+                .await?;
             cpu_before = server_cpu();
+            self.drive(&children, &token, &merchant, scenario).await
         }
-        let result = match result {
-            Ok(()) => self.drive(&children, &token, &merchant, scenario).await,
-            Err(e) => Err(e),
-        };
+        .await;
         let peak = children
             .iter()
             .map(|(c, _)| peak_rss_mb(c.id()))
@@ -566,24 +609,14 @@ impl Bench {
         merchant: &str,
         fan_out: usize,
     ) -> Result<(), String> {
-        let body = json!({ "merchant_id": merchant, "mode": "live", "type": "payin.succeeded",
-                           "data": payload(EventType::PayinSucceeded) });
+        let body = single_event(merchant);
         let mut tasks = tokio::task::JoinSet::new();
         for worker in 0..32 {
             let (http, body, token) = (self.http.clone(), body.clone(), token.to_owned());
             let url = format!("{}/internal/v1/events", nodes[worker % nodes.len()].1);
             tasks.spawn(async move {
                 for _ in 0..WARM_UP_EVENTS / 32 {
-                    let res = http
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&body)
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if !res.status().is_success() {
-                        return Err(format!("warm-up publish answered {}", res.status()));
-                    }
+                    publish(&http, &url, &token, &body, "warm-up publish").await?;
                 }
                 Ok::<(), String>(())
             });
@@ -591,14 +624,10 @@ impl Bench {
         while let Some(done) = tasks.join_next().await {
             done.map_err(|e| e.to_string())??;
         }
-        let expected = (WARM_UP_EVENTS * fan_out) as u64;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.arrivals.total.load(Ordering::SeqCst) < expected {
-            if Instant::now() > deadline {
-                return Err("the warm-up deliveries did not arrive in time".into());
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.arrivals
+            .wait_for((WARM_UP_EVENTS * fan_out) as u64, Duration::from_secs(60))
+            .await
+            .map_err(|_| "the warm-up deliveries did not arrive in time".to_owned())?;
         self.arrivals.reset();
         Ok(())
     }
@@ -611,8 +640,7 @@ impl Bench {
         scenario: Scenario,
     ) -> Result<Row, String> {
         let published: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-        let single = json!({ "merchant_id": merchant, "mode": "live", "type": "payin.succeeded",
-                             "data": payload(EventType::PayinSucceeded) });
+        let single = single_event(merchant);
         let (events, fan_out) = match scenario {
             Scenario::FanOut10 => (if self.quick { 500 } else { 6_000 }, RECEIVERS),
             Scenario::Single => (if self.quick { 1_000 } else { 20_000 }, 1),
@@ -621,7 +649,7 @@ impl Bench {
         let expected = (events * fan_out) as u64;
         let cpu_at_start = machine_cpu();
         let start = Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut tasks = tokio::task::JoinSet::<Result<(), String>>::new();
         match scenario {
             Scenario::FanOut10 => {
                 let batch: Vec<Value> = (0..100).map(|_| single.clone()).collect();
@@ -634,17 +662,7 @@ impl Bench {
                     tasks.spawn(async move {
                         for _ in 0..(events / 100 / 4) {
                             let sent = Instant::now();
-                            let res = http
-                                .post(&url)
-                                .bearer_auth(&token)
-                                .json(&body)
-                                .send()
-                                .await
-                                .map_err(|e| e.to_string())?;
-                            if !res.status().is_success() {
-                                return Err(format!("batch publish answered {}", res.status()));
-                            }
-                            let v: Value = res.json().await.map_err(|e| e.to_string())?;
+                            let v = publish(&http, &url, &token, &body, "batch publish").await?;
                             let mut p = published.lock().unwrap_or_else(|p| p.into_inner());
                             for e in v["events"].as_array().into_iter().flatten() {
                                 p.insert(e["id"].as_str().unwrap_or_default().to_owned(), sent);
@@ -674,17 +692,7 @@ impl Bench {
                                 tokio::time::sleep_until(due.into()).await;
                             }
                             let sent = Instant::now();
-                            let res = http
-                                .post(&url)
-                                .bearer_auth(&token)
-                                .json(&body)
-                                .send()
-                                .await
-                                .map_err(|e| e.to_string())?;
-                            if !res.status().is_success() {
-                                return Err(format!("publish answered {}", res.status()));
-                            }
-                            let v: Value = res.json().await.map_err(|e| e.to_string())?;
+                            let v = publish(&http, &url, &token, &body, "publish").await?;
                             published
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
@@ -700,16 +708,12 @@ impl Bench {
         }
         let sent_events = published.lock().unwrap_or_else(|p| p.into_inner()).len();
         let expected = expected.min((sent_events * fan_out) as u64);
-        let deadline = Instant::now() + Duration::from_secs(180);
-        while self.arrivals.total.load(Ordering::SeqCst) < expected {
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "only {} of {expected} deliveries arrived in time",
-                    self.arrivals.total.load(Ordering::SeqCst)
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        self.arrivals
+            .wait_for(expected, Duration::from_secs(180))
+            .await
+            .map_err(|arrived| {
+                format!("only {arrived} of {expected} deliveries arrived in time")
+            })?;
         let cpu_at_end = machine_cpu();
         let machine_busy = 100.0 * cpu_at_end.0.saturating_sub(cpu_at_start.0) as f64
             / cpu_at_end.1.saturating_sub(cpu_at_start.1).max(1) as f64;

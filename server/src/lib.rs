@@ -118,6 +118,7 @@ pub async fn start(
 
 /// Serves until the process is asked to stop.
 pub async fn serve(settings: Settings, runtime: Runtime) -> Result<(), ServerError> {
+    open_files::raise_for(settings.delivery.max_in_flight);
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|e| ServerError::Bind(settings.listen, e))?;

@@ -5,7 +5,7 @@ use hookline::clock::SystemClock;
 use hookline::store::Db;
 use server::config::{AdminCommand, Cli, Command, Settings};
 use server::error::ServerError;
-use server::{Runtime, allocator, demo, open_files, telemetry};
+use server::{Runtime, allocator, demo, telemetry};
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -45,16 +45,6 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
     }
     let settings = Settings::resolve(args)?;
     telemetry::init(settings.log_format);
-    let max_in_flight = settings.delivery.max_in_flight;
-    match open_files::raise_limit() {
-        Ok(limit) if !open_files::enough_for(limit, max_in_flight) => tracing::warn!(
-            limit,
-            max_in_flight,
-            "the open-files limit leaves little room for deliveries in flight; raise it (ulimit -n, LimitNOFILE=) or lower --max-in-flight"
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
-    }
 
     match command {
         Command::Serve => server::serve(settings, Runtime::default()).await,
