@@ -395,35 +395,31 @@ impl BatchData {
             .into_iter()
             .filter(|id| !data.events.contains_key(*id))
             .collect();
-        // Three reads on three connections at once: each claim waits for
-        // them before its deliveries start.
-        let (events, endpoints, sealed) = tokio::try_join!(
+        // Two reads on two connections at once: each claim waits for them
+        // before its deliveries start.
+        let (events, endpoints) = tokio::try_join!(
             event_store::get_many(db, &missing),
-            endpoint_store::get_live_many(db, &endpoint_ids),
-            endpoint_store::live_secrets_many(db, &endpoint_ids, now),
+            endpoint_store::get_live_many_with_secrets(db, &endpoint_ids, now),
         )?;
         for event in events {
             data.events.insert(event.id.clone(), Arc::new(event));
         }
-        for endpoint in endpoints {
-            data.endpoints
-                .insert(endpoint.row.id.clone(), Arc::new(endpoint));
-        }
-        let mut secrets: HashMap<String, Vec<SigningSecret>> = HashMap::new();
-        let mut unreadable = Vec::new();
-        for (endpoint_id, row) in sealed {
-            match crate::endpoints::open_secret(sbox, &row) {
-                Ok(secret) => secrets.entry(endpoint_id).or_default().push(secret),
-                // Left out: that endpoint's deliveries read their secrets
-                // alone and fail alone, and the rest of the batch goes on.
-                Err(_) => unreadable.push(endpoint_id),
+        for (endpoint, sealed) in endpoints {
+            let id = endpoint.row.id.clone();
+            let secrets: std::result::Result<Vec<SigningSecret>, _> = sealed
+                .iter()
+                .map(|row| crate::endpoints::open_secret(sbox, row))
+                .collect();
+            // An endpoint whose secrets cannot be opened is left without
+            // them: its deliveries read their secrets alone and fail alone,
+            // and the rest of the batch goes on.
+            if let Ok(secrets) = secrets
+                && !secrets.is_empty()
+            {
+                data.secrets.insert(id.clone(), Arc::new(secrets));
             }
+            data.endpoints.insert(id, Arc::new(endpoint));
         }
-        data.secrets = secrets
-            .into_iter()
-            .filter(|(id, _)| !unreadable.contains(id))
-            .map(|(id, s)| (id, Arc::new(s)))
-            .collect();
         Ok(data)
     }
 

@@ -100,6 +100,58 @@ backend_tests! {
         ));
     }
 
+    async fn dispatch_view_has_each_live_endpoint_with_its_signing_secrets_current_first(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let create = |url: &'static str| {
+            let (db, clock, acme) = (&t.db, &clock, &acme);
+            async move {
+                endpoints::create(db, &sbox(), &**clock, acme, Mode::Live,
+                    &input(url, &[EventType::PayinSucceeded]), EndpointRules::default()).await.unwrap()
+            }
+        };
+        let rotated = create("https://hooks.acme.example/rotated").await;
+        let plain = create("https://hooks.acme.example/plain").await;
+        let deleted = create("https://hooks.acme.example/deleted").await;
+        let first = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &rotated.id).await.unwrap();
+        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &rotated.id, GracePeriod::OneHour).await.unwrap();
+        let second = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &rotated.id).await.unwrap();
+        endpoints::delete(&t.db, &*clock, &acme, &deleted.id).await.unwrap();
+
+        let view = |now: i64| {
+            let ids = [rotated.id.as_str(), plain.id.as_str(), deleted.id.as_str(), "ep_missing"];
+            let db = &t.db;
+            async move {
+                let mut found: Vec<(String, Vec<hookline::signing::SigningSecret>)> =
+                    hookline::store::endpoints::get_live_many_with_secrets(db, &ids, now).await.unwrap()
+                        .into_iter()
+                        .map(|(endpoint, sealed)| {
+                            let secrets = sealed.iter().map(|row| endpoints::open_secret(&sbox(), row).unwrap()).collect();
+                            (endpoint.row.id, secrets)
+                        })
+                        .collect();
+                found.sort_by(|a, b| a.0.cmp(&b.0));
+                found
+            }
+        };
+        let plain_secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &plain.id).await.unwrap();
+        let mut expected = vec![
+            (rotated.id.clone(), vec![second.clone(), first.clone()]),
+            (plain.id.clone(), vec![plain_secret.clone()]),
+        ];
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(view(clock.now_ms()).await, expected, "the deleted and missing ones are left out; during the grace both sign, new first");
+
+        clock.advance(Duration::from_secs(3601));
+        let mut expected = vec![
+            (rotated.id.clone(), vec![second]),
+            (plain.id.clone(), vec![plain_secret]),
+        ];
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(view(clock.now_ms()).await, expected, "after the grace only the new one signs");
+    }
+
     async fn secrets_list_shows_when_each_stops_signing(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
