@@ -815,17 +815,21 @@ impl Dispatcher {
         let (endpoint, secrets) = match (prepared.endpoint, prepared.secrets) {
             (Some(endpoint), Some(secrets)) if !endpoint_slot.cautious => (Some(endpoint), secrets),
             _ => {
-                let endpoint = endpoint_store::get_live(&self.db, &delivery.endpoint_id)
+                let now = self.clock.now_ms();
+                let ids = [delivery.endpoint_id.as_str()];
+                match endpoint_store::get_live_many_with_secrets(&self.db, &ids, now)
                     .await?
-                    .map(Arc::new);
-                let secrets = crate::endpoints::signing_secrets(
-                    &self.db,
-                    &self.sbox,
-                    &*self.clock,
-                    &delivery.endpoint_id,
-                )
-                .await?;
-                (endpoint, Arc::new(secrets))
+                    .pop()
+                {
+                    Some((endpoint, sealed)) => {
+                        let secrets = sealed
+                            .iter()
+                            .map(|row| crate::endpoints::open_secret(&self.sbox, row))
+                            .collect::<Result<Vec<_>>>()?;
+                        (Some(Arc::new(endpoint)), Arc::new(secrets))
+                    }
+                    None => (None, Arc::new(Vec::new())),
+                }
             }
         };
         let Some(endpoint) = endpoint else {
