@@ -142,16 +142,20 @@ pub async fn signing_secrets(
     clock: &dyn Clock,
     endpoint_id: &str,
 ) -> Result<Vec<SigningSecret>> {
-    store::live_secrets(db, endpoint_id, clock.now_ms())
-        .await?
-        .iter()
-        .map(|row| open_secret(sbox, row))
-        .collect()
+    open_secrets(
+        sbox,
+        &store::live_secrets(db, endpoint_id, clock.now_ms()).await?,
+    )
 }
 
 /// A stored secret, unsealed.
 pub fn open_secret(sbox: &SecretBox, row: &store::SecretRow) -> Result<SigningSecret> {
     Ok(SigningSecret::from_bytes(sbox.open(&row.sealed, &row.id)?))
+}
+
+/// Stored secrets, unsealed, in their order; an error if any cannot be opened.
+pub fn open_secrets(sbox: &SecretBox, rows: &[store::SecretRow]) -> Result<Vec<SigningSecret>> {
+    rows.iter().map(|row| open_secret(sbox, row)).collect()
 }
 
 /// The merchant's current secret for its endpoint.

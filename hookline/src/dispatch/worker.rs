@@ -406,14 +406,10 @@ impl BatchData {
         }
         for (endpoint, sealed) in endpoints {
             let id = endpoint.row.id.clone();
-            let secrets: std::result::Result<Vec<SigningSecret>, _> = sealed
-                .iter()
-                .map(|row| crate::endpoints::open_secret(sbox, row))
-                .collect();
             // An endpoint whose secrets cannot be opened is left without
             // them: its deliveries read their secrets alone and fail alone,
             // and the rest of the batch goes on.
-            if let Ok(secrets) = secrets
+            if let Ok(secrets) = crate::endpoints::open_secrets(sbox, &sealed)
                 && !secrets.is_empty()
             {
                 data.secrets.insert(id.clone(), Arc::new(secrets));
@@ -815,21 +811,19 @@ impl Dispatcher {
         let (endpoint, secrets) = match (prepared.endpoint, prepared.secrets) {
             (Some(endpoint), Some(secrets)) if !endpoint_slot.cautious => (Some(endpoint), secrets),
             _ => {
-                let now = self.clock.now_ms();
                 let ids = [delivery.endpoint_id.as_str()];
-                match endpoint_store::get_live_many_with_secrets(&self.db, &ids, now)
-                    .await?
-                    .pop()
-                {
-                    Some((endpoint, sealed)) => {
-                        let secrets = sealed
-                            .iter()
-                            .map(|row| crate::endpoints::open_secret(&self.sbox, row))
-                            .collect::<Result<Vec<_>>>()?;
-                        (Some(Arc::new(endpoint)), Arc::new(secrets))
-                    }
-                    None => (None, Arc::new(Vec::new())),
-                }
+                let found =
+                    endpoint_store::get_live_many_with_secrets(&self.db, &ids, self.clock.now_ms())
+                        .await?
+                        .pop();
+                let secrets = match &found {
+                    Some((_, sealed)) => crate::endpoints::open_secrets(&self.sbox, sealed)?,
+                    None => Vec::new(),
+                };
+                (
+                    found.map(|(endpoint, _)| Arc::new(endpoint)),
+                    Arc::new(secrets),
+                )
             }
         };
         let Some(endpoint) = endpoint else {

@@ -31,6 +31,16 @@ pub struct SecretRow {
 
 const COLUMNS: &str = "id, merchant_id, mode, url, description, payload_version, allowlist, enabled, created_ms, updated_ms";
 
+/// `columns` (a list like [`COLUMNS`]) of the table aliased `alias`, for
+/// queries that join endpoints to a table with columns of the same names.
+fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub async fn insert(
     db: &Db,
     row: &EndpointRow,
@@ -224,13 +234,6 @@ pub async fn get_live_many_with_secrets(
         return Ok(Vec::new());
     }
     let backend = db.backend();
-    let of_e = |columns: &str| {
-        columns
-            .split(", ")
-            .map(|c| format!("e.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let sql = crate::store::bulk_sql(
         backend,
         format!(
@@ -240,8 +243,8 @@ pub async fn get_live_many_with_secrets(
                ON s.endpoint_id = e.id AND (s.expires_ms IS NULL OR s.expires_ms > $1) \
              WHERE {} AND NOT e.deleted \
              ORDER BY e.id, (s.expires_ms IS NULL) DESC, s.created_ms DESC",
-            of_e(COLUMNS),
-            of_e(HEALTH_COLUMNS),
+            qualified("e", COLUMNS),
+            qualified("e", HEALTH_COLUMNS),
             crate::store::any_of(backend, "e.id", 2, ids.len())
         ),
     );
@@ -396,11 +399,7 @@ pub async fn stats(
            (SELECT COUNT(*) FROM attempts a WHERE a.endpoint_id = e.id AND a.started_ms >= $3 AND a.error_class IS NULL) AS succeeded, \
            (SELECT COUNT(*) FROM deliveries d WHERE d.endpoint_id = e.id AND d.held) AS held \
          FROM endpoints e WHERE e.merchant_id = $1 AND e.mode = $2 AND NOT e.deleted",
-        health = HEALTH_COLUMNS
-            .split(", ")
-            .map(|c| format!("e.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        health = qualified("e", HEALTH_COLUMNS)
     );
     Ok(on_db!(db, |pool| {
         sqlx::query_as::<_, EndpointStats>(&sql)

@@ -119,36 +119,29 @@ backend_tests! {
         let second = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &rotated.id).await.unwrap();
         endpoints::delete(&t.db, &*clock, &acme, &deleted.id).await.unwrap();
 
+        fn sorted(mut found: Vec<(String, Vec<hookline::signing::SigningSecret>)>) -> Vec<(String, Vec<hookline::signing::SigningSecret>)> {
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            found
+        }
         let view = |now: i64| {
             let ids = [rotated.id.as_str(), plain.id.as_str(), deleted.id.as_str(), "ep_missing"];
             let db = &t.db;
             async move {
-                let mut found: Vec<(String, Vec<hookline::signing::SigningSecret>)> =
-                    hookline::store::endpoints::get_live_many_with_secrets(db, &ids, now).await.unwrap()
-                        .into_iter()
-                        .map(|(endpoint, sealed)| {
-                            let secrets = sealed.iter().map(|row| endpoints::open_secret(&sbox(), row).unwrap()).collect();
-                            (endpoint.row.id, secrets)
-                        })
-                        .collect();
-                found.sort_by(|a, b| a.0.cmp(&b.0));
-                found
+                sorted(hookline::store::endpoints::get_live_many_with_secrets(db, &ids, now).await.unwrap()
+                    .into_iter()
+                    .map(|(endpoint, sealed)| (endpoint.row.id, endpoints::open_secrets(&sbox(), &sealed).unwrap()))
+                    .collect())
             }
         };
         let plain_secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &plain.id).await.unwrap();
-        let mut expected = vec![
+        let expected = sorted(vec![
             (rotated.id.clone(), vec![second.clone(), first.clone()]),
             (plain.id.clone(), vec![plain_secret.clone()]),
-        ];
-        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        ]);
         assert_eq!(view(clock.now_ms()).await, expected, "the deleted and missing ones are left out; during the grace both sign, new first");
 
         clock.advance(Duration::from_secs(3601));
-        let mut expected = vec![
-            (rotated.id.clone(), vec![second]),
-            (plain.id.clone(), vec![plain_secret]),
-        ];
-        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        let expected = sorted(vec![(rotated.id.clone(), vec![second]), (plain.id.clone(), vec![plain_secret])]);
         assert_eq!(view(clock.now_ms()).await, expected, "after the grace only the new one signs");
     }
 
