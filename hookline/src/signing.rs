@@ -118,7 +118,8 @@ pub fn verify(
         .trim()
         .parse()
         .map_err(|_| SignatureError::MalformedTimestamp)?;
-    if (now - ts).abs() > tolerance_secs {
+    // abs_diff: a timestamp anywhere in i64's range is refused, not overflowed.
+    if now.abs_diff(ts) > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::TimestampOutOfTolerance);
     }
     let expected = secret.mac(msg_id, ts, body);
@@ -195,6 +196,13 @@ mod tests {
             check(&secret, BODY, "soon", now),
             Err(SignatureError::MalformedTimestamp)
         );
+        for far in [i64::MIN, i64::MIN + 1, -1, i64::MAX] {
+            assert_eq!(
+                check(&secret, BODY, &far.to_string(), now),
+                Err(SignatureError::TimestampOutOfTolerance),
+                "timestamp {far}"
+            );
+        }
     }
 
     #[test]
