@@ -127,6 +127,31 @@ pub async fn require_merchant() -> Result<MerchantCtx, AppError> {
     })
 }
 
+/// Asks for the signed-in account's password again before handing out a
+/// secret, or a key that can read one. Failed passwords count towards the
+/// sign-in throttle. Answers false for a wrong password.
+pub async fn password_confirmed(
+    state: &PortalState,
+    account: &SignedIn,
+    password: &str,
+) -> Result<bool, AppError> {
+    let address = client_address().await;
+    match hookline::accounts::sign_in(
+        &state.db,
+        &*state.clock,
+        state.throttle,
+        &account.email,
+        password,
+        &address,
+    )
+    .await
+    {
+        Ok(_) => Ok(true),
+        Err(hookline::Error::InvalidCredentials) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn require_admin() -> Result<SignedIn, AppError> {
     let (account, _) = signed_in().await?.ok_or(AppError::Unauthenticated)?;
     if account.role != Role::Admin {

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { open, screenshot, signUp, uniqueEmail } from './fixtures';
+import { PASSWORD, open, screenshot, signUp, uniqueEmail } from './fixtures';
 
 test('a merchant creates an API key, sees it once, uses it, and revokes it', async ({ page, baseURL }) => {
   await signUp(page, `API Shop ${Date.now()}`, uniqueEmail('api'));
@@ -38,6 +38,23 @@ test('a merchant creates an API key, sees it once, uses it, and revokes it', asy
   const refused = await fetch(`${baseURL}/v1/endpoints`, { headers: { authorization: `Bearer ${key}` } });
   expect(refused.status).toBe(401);
   expect(refused.headers.get('content-type')).toBe('application/problem+json');
+});
+
+test('a key that may read signing secrets asks for the password again', async ({ page }) => {
+  await signUp(page, `Reader Shop ${Date.now()}`, uniqueEmail('reader'));
+  await open(page, '/api-keys');
+  await page.getByLabel('Name').fill('Secret reader');
+  await page.getByLabel("May read endpoints' signing secrets").check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.locator('#field-password-message')).toContainText('Enter your password');
+  await page.getByLabel('Your password').fill('not my password');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.locator('#field-password-message')).toContainText('not correct');
+  await expect(page.getByTestId('new-api-key')).toHaveCount(0);
+  await page.getByLabel('Your password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await expect(page.getByTestId('new-api-key')).toBeVisible();
+  await expect(page.getByTestId('api-key').filter({ hasText: 'Secret reader' })).toContainText('Reads secrets');
 });
 
 test('the served OpenAPI document is a valid OpenAPI 3.1 description', async ({ baseURL }) => {

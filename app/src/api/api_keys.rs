@@ -15,55 +15,72 @@ pub async fn list_api_keys() -> Result<Vec<ApiKey>, AppError> {
 }
 
 /// Creates a key for the current mode; the answer is the only time it is shown.
+/// A key that may read signing secrets needs the password again, as
+/// revealing a secret in the portal does: otherwise anyone holding the
+/// session could read every secret through a key of their own making.
 #[server(prefix = "/api", endpoint = "create_api_key")]
 pub async fn create_api_key(
     #[server(default)] name: String,
     #[server(default)] allowlist: String,
     #[server(default)] read_secrets: bool,
+    #[server(default)] password: String,
 ) -> Result<CreatedKey, AppError> {
-    use crate::state::{Audited, audit, portal_state, require_merchant};
+    use crate::state::{Audited, audit, password_confirmed, portal_state, require_merchant};
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    let created = hookline::api_keys::create(
-        &state.db,
-        &*state.clock,
-        &ctx.merchant_id,
-        ctx.mode,
-        &hookline::api_keys::ApiKeyInput {
-            name,
-            allowlist,
-            read_secrets,
-        },
-    )
-    .await?;
+    let refused =
+        |message: &str| AppError::validation(hookline::FieldErrors::single("password", message));
+    let audited = |target, detail| Audited {
+        merchant_id: Some(&ctx.merchant_id),
+        action: hookline::audit::Action::ApiKeyCreated,
+        target,
+        detail,
+        reason: "",
+    };
+    let input = hookline::api_keys::ApiKeyInput {
+        name,
+        allowlist,
+        read_secrets,
+    };
+    // Every wrong field at once, and no password tried on a form that
+    // cannot be saved anyway.
+    const ASK: &str = "Enter your password: a key that may read secrets needs it.";
+    if let Err(mut errors) = input.validate() {
+        if read_secrets && password.is_empty() {
+            errors.add("password", ASK);
+        }
+        return Err(AppError::validation(errors));
+    }
+    if read_secrets && password.is_empty() {
+        return Err(refused(ASK));
+    }
+    if read_secrets && !password_confirmed(&state, &ctx.account, &password).await? {
+        tracing::info!(merchant_id = %ctx.merchant_id, "api key refused: wrong password");
+        let detail = "refused a key that may read secrets: wrong password".into();
+        audit(&state, &ctx.account, audited(None, detail)).await?;
+        return Err(refused("The password is not correct."));
+    }
+    let created =
+        hookline::api_keys::create(&state.db, &*state.clock, &ctx.merchant_id, ctx.mode, &input)
+            .await?;
     let k = &created.key;
-    audit(
-        &state,
-        &ctx.account,
-        Audited {
-            merchant_id: Some(&ctx.merchant_id),
-            action: hookline::audit::Action::ApiKeyCreated,
-            target: Some(&k.id),
-            detail: format!(
-                "{} key \"{}\" ({}…){}; allowlist: {}",
-                k.mode,
-                k.name,
-                k.prefix,
-                if k.read_secrets {
-                    ", may read secrets"
-                } else {
-                    ""
-                },
-                if k.allowlist.is_empty() {
-                    "any address".to_owned()
-                } else {
-                    k.allowlist.join(" ")
-                }
-            ),
-            reason: "",
+    let detail = format!(
+        "{} key \"{}\" ({}…){}; allowlist: {}",
+        k.mode,
+        k.name,
+        k.prefix,
+        if k.read_secrets {
+            ", may read secrets"
+        } else {
+            ""
         },
-    )
-    .await?;
+        if k.allowlist.is_empty() {
+            "any address".to_owned()
+        } else {
+            k.allowlist.join(" ")
+        }
+    );
+    audit(&state, &ctx.account, audited(Some(&k.id), detail)).await?;
     tracing::info!(merchant_id = %ctx.merchant_id, key_id = %k.id, mode = %k.mode, "api key created");
     Ok(created)
 }

@@ -180,7 +180,7 @@ pub async fn delete_endpoint(id: String) -> Result<(), AppError> {
 /// password. Failed passwords count towards the sign-in throttle.
 #[server(prefix = "/api", endpoint = "reveal_secret")]
 pub async fn reveal_secret(id: String, password: String) -> Result<String, AppError> {
-    use crate::state::{Audited, audit, client_address};
+    use crate::state::{Audited, audit, password_confirmed};
     let (state, ctx, actor) = server::session().await?;
     let who = ctx.acting(&actor);
     let services = state.services();
@@ -191,38 +191,24 @@ pub async fn reveal_secret(id: String, password: String) -> Result<String, AppEr
             "Enter your password to see the secret.",
         )));
     }
-    let address = client_address().await;
-    match hookline::accounts::sign_in(
-        &state.db,
-        &*state.clock,
-        state.throttle,
-        &ctx.account.email,
-        &password,
-        &address,
-    )
-    .await
-    {
-        Ok(_) => {}
-        Err(hookline::Error::InvalidCredentials) => {
-            tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "secret reveal refused: wrong password");
-            audit(
-                &state,
-                &ctx.account,
-                Audited {
-                    merchant_id: Some(&ctx.merchant_id),
-                    action: hookline::audit::Action::SecretRevealed,
-                    target: Some(&id),
-                    detail: "refused: wrong password".into(),
-                    reason: "",
-                },
-            )
-            .await?;
-            return Err(AppError::validation(hookline::FieldErrors::single(
-                "password",
-                "The password is not correct.",
-            )));
-        }
-        Err(e) => return Err(e.into()),
+    if !password_confirmed(&state, &ctx.account, &password).await? {
+        tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "secret reveal refused: wrong password");
+        audit(
+            &state,
+            &ctx.account,
+            Audited {
+                merchant_id: Some(&ctx.merchant_id),
+                action: hookline::audit::Action::SecretRevealed,
+                target: Some(&id),
+                detail: "refused: wrong password".into(),
+                reason: "",
+            },
+        )
+        .await?;
+        return Err(AppError::validation(hookline::FieldErrors::single(
+            "password",
+            "The password is not correct.",
+        )));
     }
     Ok(services.reveal_secret(&who, &id).await?)
 }

@@ -100,7 +100,9 @@ fn KeysBody(
                     hint="CIDRs such as 203.0.113.0/24, one per line. Requests from elsewhere are refused and recorded in the audit log."
                     error=field_error(value, "allowlist")/>
                 <label class="check"><input type="checkbox" name="read_secrets" value="true"/>" May read endpoints' signing secrets"</label>
-                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["name", "allowlist"]))}</p>
+                <Field label="Your password" name="password" kind="password" autocomplete="current-password" required=false
+                    hint="Needed only for a key that may read secrets." error=field_error(value, "password")/>
+                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["name", "allowlist", "password"]))}</p>
                 <button type="submit" class="button" disabled=move || create.pending().get()>"Create key"</button>
             </ActionForm>
             {move || value.get().and_then(Result::ok).map(|created| view! { <NewKey created/> })}

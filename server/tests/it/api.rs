@@ -4,7 +4,7 @@
 //! under concurrency, rate limits, and the OpenAPI document.
 
 use crate::harness::{Options, TestApp, spawn_app_with};
-use crate::portal::{call, merchant_id, receiver};
+use crate::portal::{call, fields, merchant_id, receiver};
 use hookline::backend_tests;
 use hookline::clock::Clock;
 use hookline::events::EventType;
@@ -107,6 +107,32 @@ backend_tests! {
         assert_eq!(status, 401);
         assert!(body["detail"].as_str().unwrap().contains("revoked"));
         assert_eq!(call(&app, &globex, "revoke_api_key", &[("id", &id)]).await.0, 404, "only the owner revokes");
+    }
+
+    async fn a_key_that_may_read_secrets_needs_the_password_again(backend) {
+        let app = spawn_app_with(backend, Options::default()).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let reader = [("name", "reader"), ("allowlist", ""), ("read_secrets", "true")];
+        let (status, body) = call(&app, &acme, "create_api_key", &reader).await;
+        assert_eq!((status, fields(&body)), (422, vec!["password".to_owned()]), "{body}");
+        let unnamed = [("name", ""), ("allowlist", ""), ("read_secrets", "true")];
+        let (status, body) = call(&app, &acme, "create_api_key", &unnamed).await;
+        assert_eq!((status, fields(&body)), (422, vec!["name".to_owned(), "password".to_owned()]), "{body}");
+        let wrong = [&reader[..], &[("password", "not the password")]].concat();
+        let (status, body) = call(&app, &acme, "create_api_key", &wrong).await;
+        assert_eq!((status, fields(&body)), (422, vec!["password".to_owned()]), "{body}");
+        let (_, keys) = call(&app, &acme, "list_api_keys", &[]).await;
+        assert_eq!(keys, json!([]), "nothing was created");
+        let (_, audit) = call(&app, &acme, "my_audit", &[("query[action]", "api_key_created")]).await;
+        assert!(audit.to_string().contains("refused a key that may read secrets"), "{audit}");
+
+        // The right password, or a key that cannot read secrets (no password asked).
+        let right = [&reader[..], &[("password", crate::harness::PASSWORD)]].concat();
+        let (status, key) = call(&app, &acme, "create_api_key", &right).await;
+        assert_eq!(status, 200, "{key}");
+        assert_eq!(key["key"]["read_secrets"], true);
+        let (status, key) = call(&app, &acme, "create_api_key", &[("name", "plain"), ("allowlist", "")]).await;
+        assert_eq!((status, &key["key"]["read_secrets"]), (200, &json!(false)), "{key}");
     }
 
     async fn a_merchant_scripts_its_whole_setup_through_the_api(backend) {

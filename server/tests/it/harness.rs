@@ -180,7 +180,8 @@ impl TestApp {
     }
 
     /// Creates an API key through the portal for the client's merchant, in
-    /// the portal's current mode; answers the key.
+    /// the portal's current mode (with the password, which a key that may
+    /// read secrets needs); answers the key.
     pub async fn api_key(
         &self,
         client: &reqwest::Client,
@@ -197,6 +198,7 @@ impl TestApp {
                     ("name", name),
                     ("allowlist", allowlist),
                     ("read_secrets", read),
+                    ("password", PASSWORD),
                 ],
             )
             .await;
