@@ -8,7 +8,8 @@
 //! receivers over reused connections, storing nothing) and a delivery-log
 //! query with a million attempts in the database. Figures are printed, not
 //! asserted. `HOOKLINE_BENCH_QUICK=1` runs a shorter version;
-//! `HOOKLINE_BENCH_ONLY=sqlite-1-fanout,postgres-3` only the runs named.
+//! `HOOKLINE_BENCH_ONLY=sqlite-1-fanout,postgres-3` only the runs named;
+//! `HOOKLINE_BENCH_ROUNDS=3` everything three times, then the medians.
 
 use base64::Engine;
 use hookline::SignupInput;
@@ -145,6 +146,14 @@ async fn main() {
     let only: Option<Vec<String>> = std::env::var("HOOKLINE_BENCH_ONLY")
         .ok()
         .map(|v| v.split(',').map(|p| p.trim().to_owned()).collect());
+    // `HOOKLINE_BENCH_ROUNDS=3` runs everything three times and ends with
+    // the median of each figure: one run on a busy machine can be off by a
+    // quarter either way.
+    let rounds: usize = std::env::var("HOOKLINE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
     let server_bin = PathBuf::from(
         std::env::var("HOOKLINE_BENCH_SERVER").unwrap_or_else(|_| "target/release/server".into()),
     );
@@ -190,10 +199,90 @@ async fn main() {
         "machine: {} cores; receivers: {RECEIVERS} HTTPS servers on loopback; payloads about 1 KiB\n",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let ceiling = bench.ceiling().await;
-    println!(
-        "ceiling: bare loop signing and POSTing over reused connections: {ceiling:.0} requests/s\n"
-    );
+    // Each round measures the ceiling again just before its runs, so a
+    // run's ratio compares it with the machine as it was at that moment.
+    let runs: &[(Backend, usize)] = &[
+        (Backend::Sqlite, 1),
+        (Backend::Postgres, 1),
+        (Backend::Postgres, 3),
+    ];
+    let mut measured: Vec<(String, Vec<Measured>)> = Vec::new();
+    for round in 1..=rounds {
+        if rounds > 1 {
+            println!("round {round} of {rounds}");
+        }
+        let ceiling = bench.ceiling().await;
+        println!(
+            "ceiling: bare loop signing and POSTing over reused connections: {ceiling:.0} requests/s\n"
+        );
+        print_header();
+        for &(backend, nodes) in runs {
+            for scenario in [Scenario::FanOut10, Scenario::Single, Scenario::Steady500] {
+                let key = format!("{}-{nodes}-{}", backend.as_str(), scenario.key());
+                if only
+                    .as_ref()
+                    .is_some_and(|o| !o.iter().any(|f| key.contains(f.as_str())))
+                {
+                    continue;
+                }
+                let label = row_label(backend, nodes, scenario);
+                match bench.run(backend, nodes, scenario).await {
+                    Ok(row) => {
+                        let run = Measured {
+                            ceiling_pct: 100.0 * row.per_sec / ceiling,
+                            row,
+                        };
+                        println!("{label}{}", run.columns());
+                        match measured.iter_mut().find(|(l, _)| *l == label) {
+                            Some((_, all)) => all.push(run),
+                            None => measured.push((label, vec![run])),
+                        }
+                    }
+                    Err(e) => println!("{label}failed: {e}"),
+                }
+            }
+        }
+        println!();
+    }
+    if rounds > 1 {
+        println!(
+            "median of {rounds} rounds (each column on its own), then the range of delivered/s"
+        );
+        print_header();
+        for (label, all) in &measured {
+            let (low, high) = all
+                .iter()
+                .map(|m| m.row.per_sec)
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                    (lo.min(v), hi.max(v))
+                });
+            println!(
+                "{label}{}  ({low:.0}–{high:.0}, {} of {rounds} ran)",
+                Measured::median(all).columns(),
+                all.len()
+            );
+        }
+        println!();
+    }
+    println!();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if only.is_some() {
+            break;
+        }
+        match log_query(backend, if quick { 100_000 } else { 1_000_000 }).await {
+            Ok((n, list, detail)) => println!(
+                "delivery-log query on {} with {n} attempts: latest 50 deliveries of an endpoint {}, one event's attempts {}",
+                backend.as_str(),
+                ms(list),
+                ms(detail)
+            ),
+            Err(e) => println!("delivery-log query on {}: failed: {e}", backend.as_str()),
+        }
+    }
+}
+
+/// The column names of a table of runs.
+fn print_header() {
     println!(
         "{:<10} {:>5}  {:<38} {:>10} {:>12} {:>8} {:>8} {:>8} {:>10} {:>9} {:>11} {:>8}",
         "backend",
@@ -209,63 +298,73 @@ async fn main() {
         "CPU/deliv.",
         "machine"
     );
-    let runs: &[(Backend, usize)] = &[
-        (Backend::Sqlite, 1),
-        (Backend::Postgres, 1),
-        (Backend::Postgres, 3),
-    ];
-    for &(backend, nodes) in runs {
-        for scenario in [Scenario::FanOut10, Scenario::Single, Scenario::Steady500] {
-            let key = format!("{}-{nodes}-{}", backend.as_str(), scenario.key());
-            if only
-                .as_ref()
-                .is_some_and(|o| !o.iter().any(|f| key.contains(f.as_str())))
-            {
-                continue;
-            }
-            match bench.run(backend, nodes, scenario).await {
-                Ok(row) => println!(
-                    "{:<10} {:>5}  {:<38} {:>10} {:>12.0} {:>8} {:>8} {:>8} {:>7.1} MB {:>8.1}% {:>8.3} ms {:>6.0} %{}",
-                    backend.as_str(),
-                    nodes,
-                    scenario.label(),
-                    row.deliveries,
-                    row.per_sec,
-                    ms(row.p50),
-                    ms(row.p95),
-                    ms(row.p99),
-                    row.peak_rss_mb,
-                    100.0 * row.per_sec / ceiling,
-                    row.cpu_ms_per_delivery,
-                    row.machine_busy,
-                    if row.duplicates > 0 {
-                        format!("  ({} repeated)", row.duplicates)
-                    } else {
-                        String::new()
-                    },
-                ),
-                Err(e) => println!(
-                    "{:<10} {:>5}  {:<38} failed: {e}",
-                    backend.as_str(),
-                    nodes,
-                    scenario.label()
-                ),
-            }
-        }
+}
+
+/// The first three columns of a run's line: backend, nodes, scenario.
+fn row_label(backend: Backend, nodes: usize, scenario: Scenario) -> String {
+    format!(
+        "{:<10} {:>5}  {:<38} ",
+        backend.as_str(),
+        nodes,
+        scenario.label()
+    )
+}
+
+/// One run's figures, with its rate as a share of the ceiling measured in
+/// the same round.
+struct Measured {
+    row: Row,
+    ceiling_pct: f64,
+}
+
+impl Measured {
+    /// Every column after the label.
+    fn columns(&self) -> String {
+        let row = &self.row;
+        format!(
+            "{:>10} {:>12.0} {:>8} {:>8} {:>8} {:>7.1} MB {:>8.1}% {:>8.3} ms {:>6.0} %{}",
+            row.deliveries,
+            row.per_sec,
+            ms(row.p50),
+            ms(row.p95),
+            ms(row.p99),
+            row.peak_rss_mb,
+            self.ceiling_pct,
+            row.cpu_ms_per_delivery,
+            row.machine_busy,
+            if row.duplicates > 0 {
+                format!("  ({} repeated)", row.duplicates)
+            } else {
+                String::new()
+            },
+        )
     }
-    println!();
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        if only.is_some() {
-            break;
+
+    /// The median of each column over `runs` (at least one), taken column by
+    /// column, so one slow run on a busy machine moves none of them.
+    fn median(runs: &[Measured]) -> Measured {
+        // With an even count, halfway between the two middle runs.
+        fn mid(mut v: Vec<f64>) -> f64 {
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            (v[(n - 1) / 2] + v[n / 2]) / 2.0
         }
-        match log_query(backend, if quick { 100_000 } else { 1_000_000 }).await {
-            Ok((n, list, detail)) => println!(
-                "delivery-log query on {} with {n} attempts: latest 50 deliveries of an endpoint {}, one event's attempts {}",
-                backend.as_str(),
-                ms(list),
-                ms(detail)
-            ),
-            Err(e) => println!("delivery-log query on {}: failed: {e}", backend.as_str()),
+        let col = |f: &dyn Fn(&Measured) -> f64| mid(runs.iter().map(f).collect());
+        let dur =
+            |f: fn(&Row) -> Duration| Duration::from_secs_f64(col(&|m| f(&m.row).as_secs_f64()));
+        Measured {
+            row: Row {
+                deliveries: col(&|m| m.row.deliveries as f64).round() as u64,
+                per_sec: col(&|m| m.row.per_sec),
+                p50: dur(|r| r.p50),
+                p95: dur(|r| r.p95),
+                p99: dur(|r| r.p99),
+                peak_rss_mb: col(&|m| m.row.peak_rss_mb),
+                cpu_ms_per_delivery: col(&|m| m.row.cpu_ms_per_delivery),
+                machine_busy: col(&|m| m.row.machine_busy),
+                duplicates: runs.iter().map(|m| m.row.duplicates).sum(),
+            },
+            ceiling_pct: col(&|m| m.ceiling_pct),
         }
     }
 }
