@@ -226,6 +226,15 @@ async fn main() {
                     continue;
                 }
                 let label = row_label(backend, nodes, scenario);
+                // Listed in the first round even if it fails, so the summary
+                // keeps every row, in order.
+                let at = match measured.iter().position(|(l, _)| *l == label) {
+                    Some(at) => at,
+                    None => {
+                        measured.push((label.clone(), Vec::new()));
+                        measured.len() - 1
+                    }
+                };
                 match bench.run(backend, nodes, scenario).await {
                     Ok(row) => {
                         let run = Measured {
@@ -233,10 +242,7 @@ async fn main() {
                             row,
                         };
                         println!("{label}{}", run.columns());
-                        match measured.iter_mut().find(|(l, _)| *l == label) {
-                            Some((_, all)) => all.push(run),
-                            None => measured.push((label, vec![run])),
-                        }
+                        measured[at].1.push(run);
                     }
                     Err(e) => println!("{label}failed: {e}"),
                 }
@@ -250,6 +256,10 @@ async fn main() {
         );
         print_header();
         for (label, all) in &measured {
+            if all.is_empty() {
+                println!("{label}failed in every round");
+                continue;
+            }
             let (low, high) = all
                 .iter()
                 .map(|m| m.row.per_sec)
@@ -264,7 +274,6 @@ async fn main() {
         }
         println!();
     }
-    println!();
     for backend in [Backend::Sqlite, Backend::Postgres] {
         if only.is_some() {
             break;
@@ -341,7 +350,8 @@ impl Measured {
     }
 
     /// The median of each column over `runs` (at least one), taken column by
-    /// column, so one slow run on a busy machine moves none of them.
+    /// column: with an odd number of runs, one slow run on a busy machine
+    /// moves none of them.
     fn median(runs: &[Measured]) -> Measured {
         // With an even count, halfway between the two middle runs.
         fn mid(mut v: Vec<f64>) -> f64 {
@@ -362,7 +372,8 @@ impl Measured {
                 peak_rss_mb: col(&|m| m.row.peak_rss_mb),
                 cpu_ms_per_delivery: col(&|m| m.row.cpu_ms_per_delivery),
                 machine_busy: col(&|m| m.row.machine_busy),
-                duplicates: runs.iter().map(|m| m.row.duplicates).sum(),
+                // The worst round's, not a median: any repeat is worth seeing.
+                duplicates: runs.iter().map(|m| m.row.duplicates).max().unwrap_or(0),
             },
             ceiling_pct: col(&|m| m.ceiling_pct),
         }
