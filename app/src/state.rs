@@ -129,12 +129,18 @@ pub async fn require_merchant() -> Result<MerchantCtx, AppError> {
 
 /// Asks for the signed-in account's password again before handing out a
 /// secret, or a key that can read one. Failed passwords count towards the
-/// sign-in throttle. Answers false for a wrong password.
+/// sign-in throttle. An empty password is refused with `missing` on the
+/// password field; a wrong one answers false, for the caller to record
+/// before refusing with [`wrong_password`].
 pub async fn password_confirmed(
     state: &PortalState,
     account: &SignedIn,
     password: &str,
+    missing: &str,
 ) -> Result<bool, AppError> {
+    if password.is_empty() {
+        return Err(password_error(missing));
+    }
     let address = client_address().await;
     match hookline::accounts::sign_in(
         &state.db,
@@ -150,6 +156,15 @@ pub async fn password_confirmed(
         Err(hookline::Error::InvalidCredentials) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The refusal of a password that [`password_confirmed`] found wrong.
+pub fn wrong_password() -> AppError {
+    password_error("The password is not correct.")
+}
+
+fn password_error(message: &str) -> AppError {
+    AppError::validation(hookline::FieldErrors::single("password", message))
 }
 
 pub async fn require_admin() -> Result<SignedIn, AppError> {

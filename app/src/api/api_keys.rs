@@ -25,11 +25,11 @@ pub async fn create_api_key(
     #[server(default)] read_secrets: bool,
     #[server(default)] password: String,
 ) -> Result<CreatedKey, AppError> {
-    use crate::state::{Audited, audit, password_confirmed, portal_state, require_merchant};
+    use crate::state::{
+        Audited, audit, password_confirmed, portal_state, require_merchant, wrong_password,
+    };
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    let refused =
-        |message: &str| AppError::validation(hookline::FieldErrors::single("password", message));
     let audited = |target, detail| Audited {
         merchant_id: Some(&ctx.merchant_id),
         action: hookline::audit::Action::ApiKeyCreated,
@@ -51,14 +51,11 @@ pub async fn create_api_key(
         }
         return Err(AppError::validation(errors));
     }
-    if read_secrets && password.is_empty() {
-        return Err(refused(ASK));
-    }
-    if read_secrets && !password_confirmed(&state, &ctx.account, &password).await? {
+    if read_secrets && !password_confirmed(&state, &ctx.account, &password, ASK).await? {
         tracing::info!(merchant_id = %ctx.merchant_id, "api key refused: wrong password");
         let detail = "refused a key that may read secrets: wrong password".into();
         audit(&state, &ctx.account, audited(None, detail)).await?;
-        return Err(refused("The password is not correct."));
+        return Err(wrong_password());
     }
     let created =
         hookline::api_keys::create(&state.db, &*state.clock, &ctx.merchant_id, ctx.mode, &input)

@@ -180,18 +180,13 @@ pub async fn delete_endpoint(id: String) -> Result<(), AppError> {
 /// password. Failed passwords count towards the sign-in throttle.
 #[server(prefix = "/api", endpoint = "reveal_secret")]
 pub async fn reveal_secret(id: String, password: String) -> Result<String, AppError> {
-    use crate::state::{Audited, audit, password_confirmed};
+    use crate::state::{Audited, audit, password_confirmed, wrong_password};
     let (state, ctx, actor) = server::session().await?;
     let who = ctx.acting(&actor);
     let services = state.services();
     services.owned(&who, &id).await?;
-    if password.is_empty() {
-        return Err(AppError::validation(hookline::FieldErrors::single(
-            "password",
-            "Enter your password to see the secret.",
-        )));
-    }
-    if !password_confirmed(&state, &ctx.account, &password).await? {
+    let missing = "Enter your password to see the secret.";
+    if !password_confirmed(&state, &ctx.account, &password, missing).await? {
         tracing::info!(merchant_id = %ctx.merchant_id, endpoint_id = %id, "secret reveal refused: wrong password");
         audit(
             &state,
@@ -205,10 +200,7 @@ pub async fn reveal_secret(id: String, password: String) -> Result<String, AppEr
             },
         )
         .await?;
-        return Err(AppError::validation(hookline::FieldErrors::single(
-            "password",
-            "The password is not correct.",
-        )));
+        return Err(wrong_password());
     }
     Ok(services.reveal_secret(&who, &id).await?)
 }
