@@ -838,19 +838,27 @@ impl Dispatcher {
         let now = self.clock.now_ms();
         let health = &endpoint.health;
         // Once the breaker has tripped, one attempt (on any node) probes the
-        // endpoint after each pause. A delivery that meets the pause or
-        // another node's probe is due again at once: claims skip the
-        // endpoint's deliveries while its breaker is open, so it goes as soon
-        // as the breaker closes, whether the pause runs out, a probe
-        // succeeds or a resend ends it.
+        // endpoint after each pause, or at once for the delivery a resend
+        // chose. A delivery that meets the pause or another node's probe is
+        // due again at once: claims skip the endpoint's deliveries while its
+        // breaker is open, so it goes as soon as the breaker closes, whether
+        // the pause runs out or a probe succeeds.
         let tripped = health.consecutive_failures >= self.breaker.threshold;
         if tripped {
             let policy = self.clients.policy();
             let probe_until =
                 now + (policy.connect_timeout + policy.timeout).as_millis() as i64 + 1_000;
-            let paused = health.breaker_until_ms.is_some_and(|u| u > now);
+            let chosen = health.probe_delivery_id.as_deref() == Some(delivery.id.as_str());
+            let paused = health.breaker_until_ms.is_some_and(|u| u > now) && !chosen;
             if paused
-                || !health_store::claim_probe(&self.db, &endpoint.row.id, now, probe_until).await?
+                || !health_store::claim_probe(
+                    &self.db,
+                    &endpoint.row.id,
+                    &delivery.id,
+                    now,
+                    probe_until,
+                )
+                .await?
             {
                 deliveries::finish(&self.db, &delivery.id, lease, Outcome::Release(now)).await?;
                 return Ok(());

@@ -8,7 +8,7 @@
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
-use crate::store::health::HELD_UNTIL;
+use crate::store::health::{HELD_UNTIL, breaker_lets_through};
 use crate::store::{Backend, BulkQuery, Column, Db, any_of, bulk_sql, insert_rows, none_of};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -33,13 +33,14 @@ pub async fn claim_due(db: &Db, now: Millis, lease: &Lease, limit: i64) -> Resul
         Backend::Sqlite => "",
     };
     // Endpoints whose breaker is open are skipped without touching their
-    // deliveries; held deliveries are never due.
+    // deliveries (but for a probe a resend chose); held deliveries are never due.
+    let breaker = breaker_lets_through("$3");
     let sql = format!(
         "UPDATE deliveries SET lease_owner = $1, lease_until_ms = $2 WHERE id IN ( \
            SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id \
            WHERE d.status = 'pending' AND d.next_attempt_ms <= $3 \
              AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $3) \
-             AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= $3) \
+             AND {breaker} \
            ORDER BY d.next_attempt_ms, d.id LIMIT $4 {lock}) \
          RETURNING id, event_id, endpoint_id, attempts"
     );
@@ -93,14 +94,15 @@ pub async fn claim_due_with_room(
         Backend::Postgres => ("BEGIN", "FOR UPDATE OF d SKIP LOCKED"),
         Backend::Sqlite => ("BEGIN IMMEDIATE", ""),
     };
-    // As in `claim_due`: endpoints whose breaker is open are skipped, and
-    // held deliveries are never due.
+    // As in `claim_due`: endpoints whose breaker is open are skipped (but
+    // for a probe a resend chose), and held deliveries are never due.
+    let breaker = breaker_lets_through("$1");
     let select = format!(
         "SELECT d.id, d.event_id, d.endpoint_id, d.attempts FROM deliveries d \
            JOIN endpoints e ON e.id = d.endpoint_id \
          WHERE d.status = 'pending' AND d.next_attempt_ms <= $1 \
            AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $1) \
-           AND (e.breaker_until_ms IS NULL OR e.breaker_until_ms <= $1) {skip} \
+           AND {breaker} {skip} \
          ORDER BY d.next_attempt_ms, d.id LIMIT $2 {lock}"
     );
     let _turn = db.write_turn().await;

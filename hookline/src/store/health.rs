@@ -17,10 +17,27 @@ pub struct Health {
     pub failing_since_ms: Option<i64>,
     pub last_success_ms: Option<i64>,
     pub disabled_reason: Option<String>,
+    /// The delivery a resend chose as the next probe (see [`claim_probe`]).
+    pub probe_delivery_id: Option<String>,
 }
 
-pub const HEALTH_COLUMNS: &str =
-    "consecutive_failures, breaker_until_ms, failing_since_ms, last_success_ms, disabled_reason";
+pub const HEALTH_COLUMNS: &str = "consecutive_failures, breaker_until_ms, failing_since_ms, \
+     last_success_ms, disabled_reason, probe_delivery_id";
+
+/// How long a resend keeps an endpoint's breaker open for the delivery it
+/// chose as the probe. That delivery is due at once and normally starts
+/// within a second; if its node stalls, the endpoint's other deliveries wait
+/// no longer than this before one of them probes instead.
+pub const RESEND_PROBE_HOLD_MS: Millis = 60_000;
+
+/// Whether a claim at the bind parameter `now` may take delivery `d` of
+/// endpoint `e`: the breaker is closed or has run out, or `d` is the probe a
+/// resend chose.
+pub fn breaker_lets_through(now: &str) -> String {
+    format!(
+        "(e.breaker_until_ms IS NULL OR e.breaker_until_ms <= {now} OR e.probe_delivery_id = d.id)"
+    )
+}
 
 /// Why an endpoint is disabled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,23 +68,27 @@ impl DisabledReason {
     }
 }
 
-/// Becomes the one probe of an endpoint whose breaker has run out: answers
-/// true for exactly one caller (on any node) until `probe_until`.
+/// Makes `delivery_id` the one probe of an endpoint whose breaker has run
+/// out, or that a resend chose while the breaker is open: answers true for
+/// exactly one caller (on any node) until `probe_until`.
 pub async fn claim_probe(
     db: &Db,
     endpoint_id: &str,
+    delivery_id: &str,
     now: Millis,
     probe_until: Millis,
 ) -> Result<bool> {
     let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
         sqlx::query(
-            "UPDATE endpoints SET breaker_until_ms = $1 \
-             WHERE id = $2 AND (breaker_until_ms IS NULL OR breaker_until_ms <= $3)",
+            "UPDATE endpoints SET breaker_until_ms = $1, probe_delivery_id = NULL \
+             WHERE id = $2 AND (breaker_until_ms IS NULL OR breaker_until_ms <= $3 \
+               OR probe_delivery_id = $4)",
         )
         .bind(probe_until)
         .bind(endpoint_id)
         .bind(now)
+        .bind(delivery_id)
         .execute(pool)
         .await?
         .rows_affected()
@@ -81,7 +102,7 @@ pub async fn record_success(db: &Db, endpoint_id: &str, now: Millis) -> Result<(
     on_db!(db, |pool| {
         sqlx::query(
             "UPDATE endpoints SET consecutive_failures = 0, breaker_until_ms = NULL, \
-               failing_since_ms = NULL, last_success_ms = $1 WHERE id = $2",
+               probe_delivery_id = NULL, failing_since_ms = NULL, last_success_ms = $1 WHERE id = $2",
         )
         .bind(now)
         .bind(endpoint_id)
@@ -131,7 +152,7 @@ pub async fn disable(
         let mut tx = pool.begin().await?;
         sqlx::query(
             "UPDATE endpoints SET enabled = FALSE, disabled_reason = $1, disabled_ms = $2, \
-               breaker_until_ms = NULL, updated_ms = $2 WHERE id = $3",
+               breaker_until_ms = NULL, probe_delivery_id = NULL, updated_ms = $2 WHERE id = $3",
         )
         .bind(reason.as_str())
         .bind(now)
@@ -171,7 +192,8 @@ pub async fn enable(db: &Db, endpoint_id: &str, held: HeldDeliveries, now: Milli
         let mut tx = pool.begin().await?;
         sqlx::query(
             "UPDATE endpoints SET enabled = TRUE, disabled_reason = NULL, disabled_ms = NULL, \
-               consecutive_failures = 0, breaker_until_ms = NULL, failing_since_ms = NULL, updated_ms = $1 \
+               consecutive_failures = 0, breaker_until_ms = NULL, probe_delivery_id = NULL, \
+               failing_since_ms = NULL, updated_ms = $1 \
              WHERE id = $2",
         )
         .bind(now)

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::on_db;
 use crate::store::Db;
 use crate::store::events::{EVENT_COLUMNS, EventRow};
+use crate::store::health::RESEND_PROBE_HOLD_MS;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LogRowRaw {
@@ -165,22 +166,17 @@ pub async fn deliveries_of_event(db: &Db, event_id: &str) -> Result<Vec<EventDel
 /// queue, due at `now`; one still retrying is made due now. A delivery in
 /// flight (leased) is left alone. Answers how many were queued.
 ///
-/// The merchant asking for it is the signal that their server is back, so a
-/// circuit breaker pausing one of these endpoints ends now: the resent
-/// delivery is its probe, instead of waiting up to ten minutes.
+/// The merchant asking for it is the signal that their server is back, so
+/// where a circuit breaker has tripped on one of these endpoints, the resent
+/// delivery becomes its next probe and goes at once, instead of after a
+/// pause of up to ten minutes. The endpoint's other deliveries keep waiting
+/// for that probe (at most [`RESEND_PROBE_HOLD_MS`]): an older retry the
+/// server still refuses would otherwise go first and pause it again.
 pub async fn resend(db: &Db, merchant_id: &str, event_id: &str, now: Millis) -> Result<u64> {
+    let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
-        sqlx::query(
-            "UPDATE endpoints SET breaker_until_ms = $1 \
-             WHERE breaker_until_ms > $1 AND merchant_id = $3 \
-               AND id IN (SELECT endpoint_id FROM deliveries WHERE event_id = $2)",
-        )
-        .bind(now)
-        .bind(event_id)
-        .bind(merchant_id)
-        .execute(pool)
-        .await?;
-        sqlx::query(
+        let mut tx = pool.begin().await?;
+        let queued = sqlx::query(
             "UPDATE deliveries SET status = 'pending', next_attempt_ms = $1, lease_until_ms = NULL, lease_owner = NULL \
              WHERE event_id = $2 AND merchant_id = $3 AND NOT held \
                AND (lease_until_ms IS NULL OR lease_until_ms <= $1) \
@@ -189,9 +185,27 @@ pub async fn resend(db: &Db, merchant_id: &str, event_id: &str, now: Millis) -> 
         .bind(now)
         .bind(event_id)
         .bind(merchant_id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected()
+        .rows_affected();
+        // A tripped breaker is one with a pause set (see `health`); the
+        // deliveries just queued are the pending ones with no lease owner.
+        sqlx::query(
+            "UPDATE endpoints SET breaker_until_ms = $4, probe_delivery_id = ( \
+               SELECT d.id FROM deliveries d WHERE d.event_id = $2 AND d.endpoint_id = endpoints.id) \
+             WHERE breaker_until_ms IS NOT NULL AND merchant_id = $3 AND enabled AND NOT deleted \
+               AND id IN (SELECT endpoint_id FROM deliveries \
+                 WHERE event_id = $2 AND status = 'pending' AND NOT held AND lease_owner IS NULL \
+                   AND next_attempt_ms = $1)",
+        )
+        .bind(now)
+        .bind(event_id)
+        .bind(merchant_id)
+        .bind(now + RESEND_PROBE_HOLD_MS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        queued
     }))
 }
 

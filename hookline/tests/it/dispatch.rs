@@ -26,8 +26,8 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Received {
-    headers: HeaderMap,
-    body: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 /// A status to answer with, and an optional `Retry-After` value.

@@ -230,16 +230,80 @@ backend_tests! {
         // at once as the probe, and its success closes the breaker.
         assert_eq!(hookline::logs::ops::resend(&t.db, &*clock, &m, Mode::Live, &failed[0]).await.unwrap(), 1);
         d.step().await.unwrap();
-        assert_eq!(
-            receiver.received().len(),
-            5,
-            "one probe, no ten-minute wait; its success lets the event that waited for the breaker go too"
-        );
+        assert_eq!(receiver.received().len(), 4, "one probe, no ten-minute wait");
+        // Its success lets the event that waited for the breaker go too, at once.
+        d.step().await.unwrap();
+        assert_eq!(receiver.received().len(), 5);
         for e in [&failed[0], &waiting[0]] {
             assert_eq!(deliveries::state(&t.db, &delivery(e, &ep)).await.unwrap().unwrap().0, "succeeded");
         }
         let h = hookline::store::endpoints::get_live(&t.db, &ep).await.unwrap().unwrap().health;
         assert_eq!((h.consecutive_failures, h.breaker_until_ms), (0, None), "the breaker is closed");
+    }
+
+    async fn the_resent_event_is_the_probe_while_older_retries_wait(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "resent-probe@acme.example").await;
+        // The server refuses everything until the last phase below.
+        let (receiver, url) = Receiver::start(&[(500, None); 5]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let mut events = Vec::new();
+        for _ in 0..8 {
+            events.push(publish(&t.db, &*clock, &m).await);
+        }
+        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(600), ..BreakerPolicy::default() };
+        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
+        d.step().await.unwrap();
+        let mut failed = Vec::new();
+        let mut waiting = Vec::new();
+        for e in &events {
+            let attempts = deliveries::state(&t.db, &delivery(e, &ep)).await.unwrap().unwrap().1;
+            if attempts == 1 { &mut failed } else { &mut waiting }.push(e.clone());
+        }
+        assert_eq!((failed.len(), waiting.len()), (3, 5), "the breaker opened after three failures");
+        let waiting_ids: Vec<String> = waiting.iter().map(|e| delivery(e, &ep)).collect();
+        let last_sent = || receiver.received().last().unwrap().headers["webhook-id"].to_str().unwrap().to_owned();
+
+        // While the breaker is open, five deliveries are due and older than
+        // the resend: the resent event still goes first, alone, as the probe.
+        // The server refuses it, so the breaker pauses the endpoint again.
+        assert_eq!(hookline::logs::ops::resend(&t.db, &*clock, &m, Mode::Live, &failed[0]).await.unwrap(), 1);
+        d.step().await.unwrap();
+        assert_eq!(receiver.received().len(), 4, "one probe");
+        assert_eq!(last_sent(), failed[0]);
+        assert_eq!(attempts_total(&t.db, &waiting_ids).await, 0, "the older deliveries waited");
+        let h = hookline::store::endpoints::get_live(&t.db, &ep).await.unwrap().unwrap().health;
+        assert!(h.breaker_until_ms.unwrap() > clock.now_ms() + 60_000, "paused again after the refused probe");
+        assert_eq!(h.probe_delivery_id, None, "the choice is used up");
+
+        // Once that pause has run out, nobody has probed yet and every
+        // delivery is due: a resend now still makes its event the probe.
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(hookline::logs::ops::resend(&t.db, &*clock, &m, Mode::Live, &failed[1]).await.unwrap(), 1);
+        d.step().await.unwrap();
+        assert_eq!(receiver.received().len(), 5, "one probe");
+        assert_eq!(last_sent(), failed[1]);
+        assert_eq!(attempts_total(&t.db, &waiting_ids).await, 0, "the older deliveries waited");
+
+        // The server is fixed: the resent event goes first, succeeds, and
+        // closes the breaker, and everything that waited follows.
+        assert_eq!(hookline::logs::ops::resend(&t.db, &*clock, &m, Mode::Live, &failed[2]).await.unwrap(), 1);
+        d.step().await.unwrap();
+        assert_eq!(receiver.received().len(), 6);
+        assert_eq!(last_sent(), failed[2]);
+        d.step().await.unwrap();
+        for id in &waiting_ids {
+            assert_eq!(deliveries::state(&t.db, id).await.unwrap().unwrap().0, "succeeded", "{id}");
+        }
+        // The refused probe before waits for its retry, as scheduled.
+        clock.advance(Duration::from_secs(3600));
+        d.step().await.unwrap();
+        for e in &events {
+            assert_eq!(deliveries::state(&t.db, &delivery(e, &ep)).await.unwrap().unwrap().0, "succeeded", "{e}");
+        }
+        let h = hookline::store::endpoints::get_live(&t.db, &ep).await.unwrap().unwrap().health;
+        assert_eq!((h.consecutive_failures, h.breaker_until_ms, h.probe_delivery_id), (0, None, None));
     }
 
     async fn an_endpoint_failing_for_the_whole_period_is_disabled_and_its_events_held(backend) {

@@ -213,7 +213,7 @@ backend_tests! {
         let (ok, paused, failing) = (&ids[0], &ids[1], &ids[2]);
         // One endpoint's breaker is open, one was disabled for failing (its
         // events are held): neither may take a slot of the writer.
-        assert!(health::claim_probe(&t.db, paused, 1_000, 60_000).await.unwrap());
+        assert!(health::claim_probe(&t.db, paused, "dl_none", 1_000, 60_000).await.unwrap());
         health::disable(&t.db, failing, DisabledReason::Failing, 1_000).await.unwrap();
         let row = || EventRow {
             id: hookline::ids::event_id(),
