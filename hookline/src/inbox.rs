@@ -171,7 +171,7 @@ mod ops {
             signature_valid: status == 200,
             endpoint_id,
             headers: serde_json::to_string(headers).unwrap_or_else(|_| "{}".into()),
-            body: String::from_utf8_lossy(kept).into_owned(),
+            body: crate::validation::storable_text(kept),
             status: i64::from(status),
             verdict: verdict.clone(),
         };

@@ -62,3 +62,59 @@ impl fmt::Display for FieldErrors {
         f.write_str(&parts.join("; "))
     }
 }
+
+/// What a form or API field says when its text holds a control character.
+pub const CONTROL_CHARACTER: &str =
+    "Remove the control character (such as a NUL byte) from this text.";
+
+/// True when `value` holds a control character, which no name, URL or
+/// message needs: PostgreSQL cannot store NUL at all, and the others garble
+/// pages and logs. Tabs and line breaks are allowed where `multiline` is set.
+pub fn has_control_character(value: &str, multiline: bool) -> bool {
+    value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\t' | '\n' | '\r')))
+}
+
+/// At most the first 40 characters of `raw`, for a message that quotes what
+/// was typed without repeating all of a huge input.
+pub fn excerpt(raw: &str) -> String {
+    const KEEP: usize = 40;
+    match raw.char_indices().nth(KEEP) {
+        Some((cut, _)) => format!("{}…", &raw[..cut]),
+        None => raw.to_owned(),
+    }
+}
+
+/// Text received from elsewhere (a merchant's response, a request to the
+/// sandbox inbox) as it is kept for display: invalid UTF-8 and NUL, which
+/// PostgreSQL cannot store, become U+FFFD.
+pub fn storable_text(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_found_and_line_breaks_allowed_where_asked() {
+        assert!(!has_control_character("Acme Ltd — Zürich", false));
+        assert!(has_control_character("Acme\0", false));
+        assert!(has_control_character("a\u{7f}b", true));
+        assert!(has_control_character("a\u{1b}[31m", true));
+        assert!(has_control_character("two\nlines", false));
+        assert!(!has_control_character("two\r\nlines\tand a tab", true));
+    }
+
+    #[test]
+    fn stored_text_has_no_nul_and_keeps_the_rest() {
+        assert_eq!(storable_text(b"ok"), "ok");
+        assert_eq!(storable_text(b"a\0b\xffc"), "a\u{FFFD}b\u{FFFD}c");
+    }
+}

@@ -18,6 +18,7 @@ use crate::store::deliveries::{self, AttemptRow, Claim, Claimed, Finished, Lease
 use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint};
 use crate::store::events::{self as event_store, EventRow, Handoff};
 use crate::store::health::{self as health_store, DisabledReason};
+use crate::validation::storable_text;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -1194,12 +1195,7 @@ impl Dispatcher {
         let response_headers: BTreeMap<String, String> = response
             .headers()
             .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.as_str().to_owned(), storable_text(v.as_bytes())))
             .collect();
         let retry_after = if status == 429 || status == 503 {
             response
@@ -1232,6 +1228,7 @@ impl Dispatcher {
 }
 
 /// Reads at most [`MAX_RESPONSE_BODY`] bytes; the rest is never downloaded.
+/// Whatever bytes the merchant's server sent, the text can be stored.
 async fn read_capped(mut response: reqwest::Response) -> (String, Option<String>) {
     let mut kept = Vec::new();
     loop {
@@ -1245,14 +1242,11 @@ async fn read_capped(mut response: reqwest::Response) -> (String, Option<String>
             }
             Ok(None) => break,
             Err(e) => {
-                return (
-                    String::from_utf8_lossy(&kept).into_owned(),
-                    Some(e.to_string()),
-                );
+                return (storable_text(&kept), Some(e.to_string()));
             }
         }
     }
-    (String::from_utf8_lossy(&kept).into_owned(), None)
+    (storable_text(&kept), None)
 }
 
 fn destination_class(e: &DestinationError) -> ErrorClass {

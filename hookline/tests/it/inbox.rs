@@ -95,6 +95,15 @@ backend_tests! {
         assert!(first_ok.body.contains("\n  \"type\""), "pretty-printed");
         assert!(inbox::messages(&t.db, &globex).await.unwrap().is_empty());
 
+        // A raw NUL byte in the body (PostgreSQL cannot store it in text) is
+        // still checked against the bytes sent, and kept for display as U+FFFD.
+        let odd = "{\"note\":\"a\0b\"}";
+        let answer = receive(signed(&[&new], "evt_8", now, odd), odd).await;
+        assert_eq!(answer.status, 200, "{}", answer.verdict);
+        let listed = inbox::messages(&t.db, &acme).await.unwrap();
+        assert_eq!(listed[0].webhook_id.as_deref(), Some("evt_8"));
+        assert!(listed[0].body.contains("a\u{FFFD}b"), "{}", listed[0].body);
+
         // An unknown token is no inbox.
         let none = inbox::receive(&t.db, &sbox(), &*clock, BASE, "ibx_nope", &BTreeMap::new(), b"{}").await.unwrap();
         assert!(none.is_none());

@@ -221,6 +221,33 @@ backend_tests! {
         assert_eq!(failing.connections(), 1, "the second attempt reused the connection");
     }
 
+    async fn an_answer_holding_nul_bytes_is_recorded_with_the_rest_of_its_batch(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "nul@acme.example").await;
+        // PostgreSQL cannot store NUL in text: one merchant's odd answer must
+        // not stop the attempts recorded with it from being kept.
+        let odd = TlsReceiver::start(Behaviour::Answer {
+            status: 200,
+            headers: Vec::new(),
+            body: "ok\0\0bye \u{ff}".into(),
+        })
+        .await;
+        let plain = TlsReceiver::start(Behaviour::status(200)).await;
+        let ids = [endpoint(&t.db, &clock, &m, &odd.url).await, endpoint(&t.db, &clock, &m, &plain.url).await];
+        let event = publish(&t.db, &clock, &m).await;
+        let d = tls_dispatcher(&t.db, &clock, &[&odd, &plain]);
+        assert_eq!(d.step().await.unwrap(), 2);
+
+        for id in &ids {
+            assert_eq!(deliveries::state(&t.db, &delivery(&event, id)).await.unwrap().unwrap().0, "succeeded");
+        }
+        let a = only_attempt(&t.db, &event, &ids[0]).await;
+        assert_eq!(a.response_body.as_deref(), Some("ok\u{FFFD}\u{FFFD}bye \u{ff}"));
+        assert_eq!(only_attempt(&t.db, &event, &ids[1]).await.response_body.as_deref(), Some("ok"));
+        assert_eq!(d.step().await.unwrap(), 0, "nothing is sent twice");
+    }
+
     async fn a_test_event_is_one_recorded_attempt_and_never_retried(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
