@@ -95,6 +95,9 @@ impl From<hookline::Error> for AppError {
             E::InvalidCredentials => AppError::InvalidCredentials,
             E::Throttled { retry_after_secs } => AppError::Throttled { retry_after_secs },
             E::NotFound => AppError::NotFound,
+            ref e if e.is_unstorable_text() => AppError::BadRequest {
+                message: "it holds a NUL byte or other text that cannot be stored.".into(),
+            },
             ref e if e.is_unavailable() => {
                 tracing::warn!(error = %err, "database unavailable");
                 AppError::Unavailable

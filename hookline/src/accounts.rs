@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::accounts::{self as store, Account, Inserted, NewUser};
 use crate::store::throttle;
-use crate::validation::FieldErrors;
+use crate::validation::{FieldErrors, has_control_character};
 use crate::{ids, password};
 
 pub use crate::store::accounts::{Account as SignedIn, MerchantSummary};
@@ -109,6 +109,14 @@ pub async fn sign_in(
 ) -> Result<Account> {
     let now = clock.now_ms();
     let email_norm = email.trim().to_lowercase();
+    // Only something that can be an address is looked up or keyed as one;
+    // anything else (a NUL byte, 10,000 characters) cannot match an account,
+    // so its failures count against one shared key.
+    let email_norm = if Email::parse(&email_norm).is_ok() {
+        email_norm
+    } else {
+        String::new()
+    };
     let email_key = format!("email:{email_norm}");
     let address_key = format!("addr:{client_address}");
 
@@ -159,10 +167,10 @@ pub async fn search_merchants(db: &Db, query: &str, limit: i64) -> Result<Vec<Me
 
 /// One merchant by its exact id.
 pub async fn merchant(db: &Db, id: &str) -> Result<Option<MerchantSummary>> {
-    Ok(store::search_merchants(db, id, 200)
-        .await?
-        .into_iter()
-        .find(|m| m.id == id))
+    if has_control_character(id, false) {
+        return Ok(None);
+    }
+    store::merchant_summary(db, id).await
 }
 
 pub async fn count_merchants(db: &Db) -> Result<i64> {

@@ -3,7 +3,7 @@
 //! bits, so a fast hash is enough; no password stretching needed).
 
 use crate::mode::Mode;
-use crate::validation::FieldErrors;
+use crate::validation::{CONTROL_CHARACTER, FieldErrors, has_control_character};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_NAME: usize = 80;
@@ -40,6 +40,8 @@ impl ApiKeyInput {
             );
         } else if name.chars().count() > MAX_NAME {
             errors.add("name", format!("Use at most {MAX_NAME} characters."));
+        } else if has_control_character(&name, false) {
+            errors.add("name", CONTROL_CHARACTER);
         }
         let entries: Vec<&str> = self
             .allowlist

@@ -248,6 +248,11 @@ mod ops {
         };
         let from = time(&mut errors, "from", &q.from);
         let to = time(&mut errors, "to", &q.to);
+        for (field, value) in [("merchant", &q.merchant), ("actor", &q.actor)] {
+            if crate::validation::has_control_character(value, false) {
+                errors.add(field, crate::validation::CONTROL_CHARACTER);
+            }
+        }
         errors.into_result(())?;
         let merchant = only_merchant.or(Some(q.merchant.trim()).filter(|m| !m.is_empty()));
         let actor = Some(q.actor.trim()).filter(|a| !a.is_empty());

@@ -77,9 +77,11 @@ impl BalanceRequestInput {
         let value = match parse_amount(&self.threshold, digits) {
             Some(v) if v > 0 && v <= MAX_THRESHOLD_MINOR => Some(v),
             Some(_) => {
+                // The cap is in minor units, so in whole units it depends on the currency.
+                let most = MAX_THRESHOLD_MINOR / 10_i64.pow(digits);
                 errors.add(
                     "threshold",
-                    "Enter an amount above zero and below 10 billion.",
+                    format!("Enter an amount above zero and at most {most}."),
                 );
                 None
             }

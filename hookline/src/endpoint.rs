@@ -4,7 +4,7 @@
 use crate::events::EventType;
 use crate::events::versions;
 use crate::mode::Mode;
-use crate::validation::FieldErrors;
+use crate::validation::{CONTROL_CHARACTER, FieldErrors, excerpt, has_control_character};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -26,6 +26,9 @@ impl EndpointUrl {
         }
         if raw.chars().count() > MAX_URL_CHARS {
             return Err(format!("A URL has at most {MAX_URL_CHARS} characters."));
+        }
+        if has_control_character(raw, false) {
+            return Err(CONTROL_CHARACTER.into());
         }
         let url = url::Url::parse(raw).map_err(|e| format!("This is not a valid URL ({e})."))?;
         match url.scheme() {
@@ -75,7 +78,8 @@ impl Cidr {
         match IpAddr::from_str(raw) {
             Ok(addr) => Ok(Cidr(ipnet::IpNet::from(addr))),
             Err(_) => Err(format!(
-                "`{raw}` is not an IP network such as 203.0.113.0/24 or 2001:db8::/32."
+                "`{}` is not an IP network such as 203.0.113.0/24 or 2001:db8::/32.",
+                excerpt(raw)
             )),
         }
     }
@@ -145,6 +149,8 @@ impl EndpointInput {
                 "description",
                 format!("Use at most {MAX_DESCRIPTION_CHARS} characters."),
             );
+        } else if has_control_character(&description, false) {
+            errors.add("description", CONTROL_CHARACTER);
         }
         let mut event_types = Vec::new();
         for raw in &self.event_types {

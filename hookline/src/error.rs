@@ -43,6 +43,20 @@ impl Error {
             _ => false,
         }
     }
+
+    /// True when the database refused text the client sent (PostgreSQL
+    /// cannot store a NUL byte): the request was at fault, not the server.
+    /// Validation refuses control characters first; this is the backstop for
+    /// values no validator sees, such as an id in a URL path.
+    pub fn is_unstorable_text(&self) -> bool {
+        match self {
+            // character_not_in_repertoire, untranslatable_character
+            Error::Database(sqlx::Error::Database(e)) => {
+                e.code().is_some_and(|c| c == "22021" || c == "22P05")
+            }
+            _ => false,
+        }
+    }
 }
 
 impl From<FieldErrors> for Error {

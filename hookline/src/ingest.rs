@@ -10,7 +10,7 @@ use crate::ids;
 use crate::mode::Mode;
 use crate::store::Db;
 use crate::store::events::{self as store, EventRow, Idempotency, Inserted};
-use crate::validation::FieldErrors;
+use crate::validation::{FieldErrors, has_control_character};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -63,6 +63,8 @@ fn check(input: &PublishInput) -> std::result::Result<Checked, FieldErrors> {
     let mut errors = FieldErrors::new();
     if input.merchant_id.trim().is_empty() {
         errors.add("merchant_id", "must not be empty");
+    } else if has_control_character(&input.merchant_id, false) {
+        errors.add("merchant_id", "must not contain control characters");
     }
     let mode = input
         .mode

@@ -3,7 +3,7 @@
 //! being retired; merchants see it on their dashboard until they acknowledge
 //! it, and the team sees who has.
 
-use crate::validation::FieldErrors;
+use crate::validation::{CONTROL_CHARACTER, FieldErrors, has_control_character};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_TITLE: usize = 120;
@@ -67,12 +67,16 @@ impl NoticeInput {
             errors.add("title", "Give the notice a title.");
         } else if title.chars().count() > MAX_TITLE {
             errors.add("title", format!("Use at most {MAX_TITLE} characters."));
+        } else if has_control_character(&title, false) {
+            errors.add("title", CONTROL_CHARACTER);
         }
         let body = self.body.trim().to_owned();
         if body.is_empty() {
             errors.add("body", "Say what changes and what merchants should do.");
         } else if body.chars().count() > MAX_BODY {
             errors.add("body", format!("Use at most {MAX_BODY} characters."));
+        } else if has_control_character(&body, true) {
+            errors.add("body", CONTROL_CHARACTER);
         }
         let effective_ms = parse_date(&self.effective_date);
         if effective_ms.is_none() {
@@ -105,6 +109,8 @@ impl NoticeInput {
                         "merchants",
                         format!("Name at most {MAX_CHOSEN} merchants, or send it to all."),
                     );
+                } else if chosen.iter().any(|id| has_control_character(id, false)) {
+                    errors.add("merchants", CONTROL_CHARACTER);
                 }
                 let mut unique = chosen.clone();
                 unique.sort();

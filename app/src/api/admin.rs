@@ -106,6 +106,8 @@ pub async fn admin_decide_balance(
         errors.add("reason", "Give the reason; the merchant sees it.");
     } else if reason.chars().count() > 1000 {
         errors.add("reason", "Use at most 1000 characters.");
+    } else if hookline::validation::has_control_character(&reason, true) {
+        errors.add("reason", hookline::validation::CONTROL_CHARACTER);
     }
     let Some(approve) = approve.filter(|_| errors.is_empty()) else {
         return Err(AppError::validation(errors));
@@ -157,6 +159,13 @@ fn required_reason(reason: &str) -> Result<String, AppError> {
         return Err(AppError::validation(hookline::FieldErrors::single(
             "reason",
             "Use at most 1000 characters.",
+        )));
+    }
+    // Checked before the action: the audit entry written after it must not fail.
+    if hookline::validation::has_control_character(reason, true) {
+        return Err(AppError::validation(hookline::FieldErrors::single(
+            "reason",
+            hookline::validation::CONTROL_CHARACTER,
         )));
     }
     Ok(reason.to_owned())

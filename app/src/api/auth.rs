@@ -137,9 +137,18 @@ async fn record_failed_sign_in(
     err: &hookline::Error,
 ) -> Result<(), AppError> {
     let typed = email.trim().to_lowercase();
-    let merchant_id = hookline::store::accounts::find_credentials(&state.db, &typed)
-        .await?
-        .and_then(|c| c.account.merchant_id);
+    // What cannot be an address belongs to no merchant, and is kept in a
+    // form that can be stored and read: control characters escaped, shortened.
+    let (merchant_id, typed) = match hookline::account::Email::parse(&typed) {
+        Ok(_) => {
+            let found = hookline::store::accounts::find_credentials(&state.db, &typed).await?;
+            (found.and_then(|c| c.account.merchant_id), typed)
+        }
+        Err(_) => (
+            None,
+            hookline::validation::excerpt(&typed.escape_debug().to_string()),
+        ),
+    };
     let actor = hookline::audit::Actor {
         role: "visitor",
         user_id: None,

@@ -93,7 +93,8 @@ impl FromStr for EventType {
             .ok_or_else(|| {
                 let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
                 format!(
-                    "unknown event type `{s}`; known types: {}",
+                    "unknown event type `{}`; known types: {}",
+                    crate::validation::excerpt(s),
                     known.join(", ")
                 )
             })
@@ -152,6 +153,8 @@ impl EventData {
                 errors.add(field, "must not be empty");
             } else if value.chars().count() > MAX_ID_CHARS {
                 errors.add(field, format!("must be at most {MAX_ID_CHARS} characters"));
+            } else if crate::validation::has_control_character(value, false) {
+                errors.add(field, "must not contain control characters");
             }
         };
         match self {

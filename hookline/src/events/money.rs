@@ -29,7 +29,8 @@ impl Currency {
             Ok(Currency(code.to_owned()))
         } else {
             Err(format!(
-                "`{code}` is not an ISO 4217 currency code such as EUR or USD"
+                "`{}` is not an ISO 4217 currency code such as EUR or USD",
+                crate::validation::excerpt(code)
             ))
         }
     }

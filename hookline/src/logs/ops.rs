@@ -14,7 +14,7 @@ use crate::store::Db;
 use crate::store::deliveries::{self as delivery_store, AttemptRow};
 use crate::store::logs::{self as store, LogFilter, LogRowRaw};
 use crate::time::parse_input;
-use crate::validation::FieldErrors;
+use crate::validation::{CONTROL_CHARACTER, FieldErrors, excerpt, has_control_character};
 
 fn state(status: &str, held: bool) -> Result<DeliveryState> {
     if held {
@@ -52,7 +52,8 @@ fn cursor_of(row: &LogRowRaw) -> String {
 
 fn parse_cursor(raw: &str) -> Option<(i64, &str)> {
     let (ms, id) = raw.split_once('.')?;
-    Some((ms.parse().ok()?, id)).filter(|(_, id)| id.starts_with("dlv_"))
+    Some((ms.parse().ok()?, id))
+        .filter(|(_, id)| id.starts_with("dlv_") && !has_control_character(id, false))
 }
 
 /// One page of the merchant's deliveries in `mode`, newest first.
@@ -61,7 +62,15 @@ pub async fn page(db: &Db, merchant_id: &str, mode: Mode, q: &LogQuery) -> Resul
     if let Some(t) = non_empty(&q.event_type)
         && t.parse::<EventType>().is_err()
     {
-        errors.add("event_type", format!("`{t}` is not an event type."));
+        errors.add(
+            "event_type",
+            format!("`{}` is not an event type.", excerpt(t)),
+        );
+    }
+    for (field, value) in [("search", &q.search), ("endpoint", &q.endpoint)] {
+        if has_control_character(value, false) {
+            errors.add(field, CONTROL_CHARACTER);
+        }
     }
     let status = non_empty(&q.status);
     if let Some(s) = status
@@ -247,6 +256,10 @@ pub async fn resend(
 async fn plan(db: &Db, merchant_id: &str, mode: Mode, input: &RecoverInput) -> Result<RecoverPlan> {
     let mut errors = FieldErrors::new();
     let endpoint = match non_empty(&input.endpoint) {
+        Some(id) if has_control_character(id, false) => {
+            errors.add("endpoint", "Choose one of your endpoints.");
+            None
+        }
         Some(id) => match endpoints::get(db, merchant_id, id).await {
             Ok(ep) if ep.mode == mode => Some(ep),
             Ok(_) | Err(Error::NotFound) => {

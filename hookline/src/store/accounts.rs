@@ -184,6 +184,19 @@ pub async fn search_merchants(db: &Db, query: &str, limit: i64) -> Result<Vec<Me
     }))
 }
 
+/// One merchant by its exact id (its first user's email as in the search).
+pub async fn merchant_summary(db: &Db, id: &str) -> Result<Option<MerchantSummary>> {
+    let sql = "SELECT m.id, m.business_name, MIN(u.email) AS email, m.created_ms \
+               FROM merchants m JOIN users u ON u.merchant_id = m.id \
+               WHERE m.id = $1 GROUP BY m.id, m.business_name, m.created_ms";
+    Ok(on_db!(db, |pool| {
+        sqlx::query_as::<_, MerchantSummary>(sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    }))
+}
+
 pub async fn count_merchants(db: &Db) -> Result<i64> {
     Ok(on_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM merchants")

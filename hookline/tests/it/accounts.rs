@@ -63,6 +63,12 @@ backend_tests! {
         assert!(matches!(wrong, Error::InvalidCredentials));
         assert!(matches!(unknown, Error::InvalidCredentials));
         assert_eq!(wrong.to_string(), unknown.to_string());
+        // What cannot be an address is refused the same way, on both backends
+        // (PostgreSQL cannot store NUL, nor index 3,000 characters).
+        for impossible in ["ops\0@acme.example".to_owned(), format!("{}@acme.example", "x".repeat(3000))] {
+            let refused = accounts::sign_in(&t.db, &*clock, policy, &impossible, "correct horse battery", "10.1.1.2").await.unwrap_err();
+            assert!(matches!(refused, Error::InvalidCredentials), "{refused}");
+        }
     }
 
     async fn throttles_per_email_until_window_closes(backend) {
@@ -128,6 +134,11 @@ backend_tests! {
         assert_eq!(accounts::search_merchants(&t.db, "billing@", 50).await.unwrap().len(), 1);
         let by_id = accounts::search_merchants(&t.db, acme.merchant_id.as_deref().unwrap(), 50).await.unwrap();
         assert_eq!(by_id[0].business_name, "Acme Payments");
+        // The admin page looks a merchant up by its exact id, not by search.
+        let id = acme.merchant_id.as_deref().unwrap();
+        assert_eq!(accounts::merchant(&t.db, id).await.unwrap().unwrap().business_name, "Acme Payments");
+        assert!(accounts::merchant(&t.db, &id[..id.len() - 1]).await.unwrap().is_none());
+        assert!(accounts::merchant(&t.db, &format!("{id}\0")).await.unwrap().is_none());
         // LIKE wildcards in the query are taken literally.
         assert_eq!(accounts::search_merchants(&t.db, "100%", 50).await.unwrap().len(), 1);
         // Unescaped, `_` would match any character ("exa" in both emails).

@@ -21,6 +21,10 @@ backend_tests! {
         let Err(Error::Validation(fields)) = api_keys::create(&t.db, &*clock, &acme, Mode::Live,
             &ApiKeyInput { name: String::new(), allowlist: "not-a-network".into(), read_secrets: false }).await else { panic!("validation") };
         assert!(fields.get("name").is_some() && fields.get("allowlist").is_some());
+        let Err(Error::Validation(fields)) = api_keys::create(&t.db, &*clock, &acme, Mode::Live,
+            &ApiKeyInput { name: "CI\0".into(), allowlist: format!("10.0.0.0/8 {}", "9".repeat(70_000)), read_secrets: false }).await else { panic!("validation") };
+        assert_eq!(fields.get("name"), Some(hookline::validation::CONTROL_CHARACTER));
+        assert!(fields.get("allowlist").unwrap().len() < 200, "a huge entry is quoted only in part");
         assert!(api_keys::list(&t.db, &acme).await.unwrap().is_empty(), "nothing stored");
 
         let live = api_keys::create(&t.db, &*clock, &acme, Mode::Live, &ApiKeyInput { name: "CI".into(), allowlist: String::new(), read_secrets: true }).await.unwrap();

@@ -52,6 +52,9 @@ backend_tests! {
         let bad = AuditQuery { action: "took_over".into(), from: "yesterday".into(), ..AuditQuery::default() };
         let Err(Error::Validation(fields)) = audit::list(&t.db, &bad, None).await else { panic!("validation") };
         assert!(fields.get("action").is_some() && fields.get("from").is_some());
+        let nul = AuditQuery { actor: "help\0@hookline.example".into(), merchant: "mer_\0".into(), ..AuditQuery::default() };
+        let Err(Error::Validation(fields)) = audit::list(&t.db, &nul, None).await else { panic!("validation") };
+        assert!(fields.get("actor").is_some() && fields.get("merchant").is_some());
 
         // No code path can change or remove an entry: the database refuses.
         let refused = hookline::on_db!(&t.db, |pool| {

@@ -21,6 +21,11 @@ backend_tests! {
 
         let Err(Error::Validation(fields)) = balance::request(&t.db, &*clock, &acme, Mode::Live, &asking("", "XXX")).await else { panic!("validation") };
         assert!(fields.get("threshold").is_some() && fields.get("currency").is_some());
+        // The largest threshold is 10^12 minor units, whatever the currency's minor unit.
+        for (currency, most) in [("EUR", "10000000000"), ("JPY", "1000000000000"), ("KWD", "1000000000")] {
+            let Err(Error::Validation(fields)) = balance::request(&t.db, &*clock, &acme, Mode::Live, &asking("99999999999999", currency)).await else { panic!("too large") };
+            assert!(fields.get("threshold").unwrap().ends_with(&format!("at most {most}.")), "{currency}: {fields}");
+        }
         assert!(balance::list(&t.db, &acme, Mode::Live).await.unwrap().is_empty(), "nothing stored");
 
         let req = balance::request(&t.db, &*clock, &acme, Mode::Live, &asking("5000.00", "EUR")).await.unwrap();

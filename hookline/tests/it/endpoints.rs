@@ -67,6 +67,16 @@ backend_tests! {
             panic!("expected validation errors");
         };
         assert!(fields.get("url").is_some() && fields.get("event_types").is_some());
+        let control = EndpointInput {
+            url: "https://hooks.acme.example/\0in".into(),
+            description: "Orders\0".into(),
+            ..input("https://hooks.acme.example/in", &[EventType::PayinSucceeded])
+        };
+        let Err(Error::Validation(fields)) = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live, &control, EndpointRules::default()).await else {
+            panic!("expected validation errors");
+        };
+        assert_eq!(fields.get("url"), Some(hookline::validation::CONTROL_CHARACTER));
+        assert_eq!(fields.get("description"), Some(hookline::validation::CONTROL_CHARACTER));
         assert!(endpoints::list(&t.db, &acme, Mode::Live).await.unwrap().is_empty());
     }
 

@@ -22,6 +22,12 @@ fn event(merchant_id: &str, mode: Mode, t: EventType) -> PublishInput {
     }
 }
 
+fn with(data: &serde_json::Value, field: &str, value: &str) -> serde_json::Value {
+    let mut data = data.clone();
+    data[field] = value.into();
+    data
+}
+
 backend_tests! {
     async fn fans_out_only_to_matching_endpoints(backend) {
         let t = TestDatabase::new(backend).await;
@@ -66,6 +72,8 @@ backend_tests! {
             (PublishInput { data: serde_json::json!({}), ..good.clone() }, "data"),
             (PublishInput { data: serde_json::json!({"huge": "x".repeat(300 * 1024)}), ..good.clone() }, "data"),
             (PublishInput { event_type: "payin.succeeded".into(), ..good.clone() }, "data.status"),
+            (PublishInput { merchant_id: format!("{acme}\0"), ..good.clone() }, "merchant_id"),
+            (PublishInput { data: with(&good.data, "transaction_id", "txn\0"), ..good.clone() }, "data.transaction_id"),
         ];
         for (bad, field) in cases {
             match ingest::publish(&t.db, &*clock, &bad, None).await {
@@ -80,6 +88,7 @@ backend_tests! {
             ingest::publish(&t.db, &*clock, &good, Some("has space")).await,
             Err(Error::Validation(_))
         ));
+        assert_eq!(hookline::store::events::count_for_merchant(&t.db, &acme).await.unwrap(), 0);
     }
 
     async fn idempotency_key_returns_the_first_event_under_concurrency(backend) {

@@ -38,6 +38,10 @@ backend_tests! {
         }
         let Err(Error::Validation(fields)) = notices::publish(&t.db, &*clock, "help@hookline.example", &notice("Hi", "chosen", &format!("{globex} mer_nobody"), "")).await else { panic!("unknown merchant") };
         assert!(fields.get("merchants").unwrap().contains("mer_nobody"));
+        let Err(Error::Validation(fields)) = notices::publish(&t.db, &*clock, "help@hookline.example", &notice("Hi\0", "chosen", &format!("{globex}\0"), "")).await else { panic!("control characters") };
+        for field in ["title", "merchants"] {
+            assert_eq!(fields.get(field), Some(hookline::validation::CONTROL_CHARACTER), "{field}");
+        }
         assert!(notices::list(&t.db).await.unwrap().is_empty(), "nothing stored");
 
         // To one chosen merchant.

@@ -108,6 +108,7 @@ pub async fn router(
         >(context, shell))
         .with_state(state)
         .layer(axum::middleware::from_fn(server_fns::apply_error_status))
+        .layer(axum::middleware::from_fn(server_fns::limit_request_body))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             origin,

@@ -59,6 +59,11 @@ impl From<hookline::Error> for Problem {
             hookline::Error::NotFound => {
                 Problem::new(StatusCode::NOT_FOUND, "Not found", "no such resource")
             }
+            ref e if e.is_unstorable_text() => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "the request holds a NUL byte or other text that cannot be stored",
+            ),
             ref e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
                 Problem::new(

@@ -646,6 +646,57 @@ backend_tests! {
         assert_eq!(res.status(), 401);
     }
 
+    async fn text_no_database_can_store_is_a_client_mistake_never_a_500(backend) {
+        // PostgreSQL refuses NUL in text outright; SQLite would keep it. Both
+        // answer the same: the field that holds it, or a 4xx for an id.
+        let app = spawn_app(backend).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let admin = app.admin("help@hookline.example").await;
+        let acme_id = merchant_id(&app, &acme).await;
+
+        let (status, body) = call(&app, &acme, "create_endpoint", &[
+            ("url", "https://hooks.acme.example/in"), ("event_types[]", "payin.succeeded"), ("description", "Orders\0"),
+        ]).await;
+        assert_eq!((status, fields(&body)), (422, vec!["description".to_owned()]), "{body}");
+        let (status, body) = call(&app, &acme, "delivery_log", &[("query[search]", "txn\0")]).await;
+        assert_eq!((status, fields(&body)), (422, vec!["search".to_owned()]), "{body}");
+        let (status, body) = call(&app, &acme, "get_event", &[("id", "evt_\0")]).await;
+        assert!(status == 400 || status == 404, "{status} {body}");
+        let (status, body) = call(&app, &admin, "admin_merchant", &[("id", &format!("{acme_id}\0")), ("mode", "sandbox")]).await;
+        assert_eq!(status, 404, "{body}");
+        // An admin's reason is checked before the action, whose audit entry must not fail after it.
+        let (status, body) = call(&app, &admin, "admin_enable_endpoint", &[
+            ("merchant_id", &acme_id), ("endpoint_id", "ep_none"), ("override_readiness", "true"), ("reason", "Pilot\0"),
+        ]).await;
+        assert_eq!((status, fields(&body)), (422, vec!["reason".to_owned()]), "{body}");
+        let res = app.login(&app.client(), "ops\0@acme.example", PASSWORD).await;
+        assert_eq!(res.status(), 401);
+
+        // A server function's body is read only up to its limit.
+        let res = app.client().post(app.url("/api/login"))
+            .form(&[("email", "x".repeat(2 * 1024 * 1024)), ("password", "x".into())]).send().await.unwrap();
+        assert_eq!(res.status(), 413);
+        assert_eq!(crate::harness::error_body(res).await["kind"], "bad_request");
+
+        // The REST API and the ingest API: a problem document naming the field.
+        let key = app.api_key(&acme, "CI", "", false).await;
+        let res = app.api(reqwest::Method::POST, "/v1/endpoints", &key).json(&json!({
+            "url": "https://hooks.acme.example/in", "event_types": ["payin.succeeded"], "description": "a\u{0}b",
+        })).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert_eq!(crate::harness::error_body(res).await["errors"][0]["field"], "description");
+        let res = app.api(reqwest::Method::GET, "/v1/events/evt_%00", &key).send().await.unwrap();
+        assert!(matches!(res.status().as_u16(), 400 | 404), "{}", res.status());
+        assert!(crate::harness::error_body(res).await["title"].is_string());
+        let mut data = sample_data(EventType::PayinSucceeded, app.clock.now_ms());
+        data["transaction_id"] = json!("txn\u{0}");
+        let res = app.publish("/internal/v1/events", &json!({
+            "merchant_id": acme_id, "mode": "sandbox", "type": "payin.succeeded", "data": data,
+        }), None).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(crate::harness::error_body(res).await["errors"][0]["field"], "data.transaction_id");
+    }
+
     async fn the_onboarding_team_helps_with_reasons_and_never_sees_secrets(backend) {
         let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
         let acme = app.merchant("Acme", "ops@acme.example").await;
