@@ -135,7 +135,7 @@ pub use ops::*;
 #[cfg(feature = "runtime")]
 mod ops {
     use super::{ApiKey, ApiKeyInput, Caller, CreatedKey, Refusal, key_prefix};
-    use crate::clock::Clock;
+    use crate::clock::{Clock, Millis};
     use crate::error::{Error, Result};
     use crate::ids;
     use crate::mode::Mode;
@@ -400,9 +400,16 @@ mod ops {
         Mismatch,
     }
 
+    /// How long a claim may stay unanswered before a retry takes it over:
+    /// far longer than any API request runs, so only a claim whose node
+    /// died mid-request is taken.
+    pub const STALE_CLAIM_MS: Millis = 10 * 60_000;
+
     /// Claims an idempotency key for a request, atomically: of two
     /// concurrent requests with the same key, one runs and the other waits
-    /// for its answer (here: is told it is in progress).
+    /// for its answer (here: is told it is in progress). A claim left
+    /// unanswered for [`STALE_CLAIM_MS`] is taken over, so a key is not
+    /// blocked for a day by a node that stopped.
     pub async fn begin_idempotent(
         db: &Db,
         clock: &dyn Clock,
@@ -410,6 +417,7 @@ mod ops {
         idem_key: &str,
         request_hash: &str,
     ) -> Result<Idempotency> {
+        let now = clock.now_ms();
         let inserted = on_db!(db, |pool| {
             sqlx::query(
                 "INSERT INTO api_idempotency (key_id, idem_key, request_hash, status, body, created_ms) \
@@ -418,7 +426,7 @@ mod ops {
             .bind(key_id)
             .bind(idem_key)
             .bind(request_hash)
-            .bind(clock.now_ms())
+            .bind(now)
             .execute(pool)
             .await?
             .rows_affected()
@@ -438,7 +446,24 @@ mod ops {
         Ok(if hash != request_hash {
             Idempotency::Mismatch
         } else if status == 0 {
-            Idempotency::InProgress
+            let taken = on_db!(db, |pool| {
+                sqlx::query(
+                    "UPDATE api_idempotency SET created_ms = $1 \
+                     WHERE key_id = $2 AND idem_key = $3 AND status = 0 AND created_ms <= $4",
+                )
+                .bind(now)
+                .bind(key_id)
+                .bind(idem_key)
+                .bind(now - STALE_CLAIM_MS)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+            if taken == 1 {
+                Idempotency::Fresh
+            } else {
+                Idempotency::InProgress
+            }
         } else {
             Idempotency::Replay(u16::try_from(status).unwrap_or(500), body)
         })

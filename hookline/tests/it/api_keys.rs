@@ -80,5 +80,13 @@ backend_tests! {
         clock.advance(Duration::from_secs(1));
         api_keys::abandon_idempotent(&t.db, "key_b", "k1").await.unwrap();
         assert_eq!(api_keys::begin_idempotent(&t.db, &*clock, "key_b", "k1", "h3").await.unwrap(), Idempotency::Fresh, "an abandoned claim can be retried");
+        // A claim never answered (its node died mid-request) blocks the key
+        // only until it is stale; then one retry takes it over.
+        clock.advance(Duration::from_millis(api_keys::STALE_CLAIM_MS as u64 - 1));
+        assert_eq!(api_keys::begin_idempotent(&t.db, &*clock, "key_b", "k1", "h3").await.unwrap(), Idempotency::InProgress);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(api_keys::begin_idempotent(&t.db, &*clock, "key_b", "k1", "h3").await.unwrap(), Idempotency::Fresh);
+        assert_eq!(api_keys::begin_idempotent(&t.db, &*clock, "key_b", "k1", "h3").await.unwrap(), Idempotency::InProgress, "by one retry only");
+        assert_eq!(api_keys::begin_idempotent(&t.db, &*clock, "key_a", "k1", "h1").await.unwrap(), Idempotency::Replay(201, "{\"id\":\"ep_1\"}".into()), "answers are kept");
     }
 }

@@ -12,6 +12,9 @@ use hookline::events::samples::sample_data;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 async fn answer(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
@@ -326,6 +329,43 @@ backend_tests! {
         assert_eq!(app.api(Method::GET, "/v1/endpoints", &key).send().await.unwrap().status(), 200);
         let other = app.api_key(&acme, "another", "", false).await;
         assert_eq!(app.api(Method::GET, "/v1/endpoints", &other).send().await.unwrap().status(), 200, "per key");
+    }
+
+    async fn a_client_that_hangs_up_finds_its_answer_on_retry(backend) {
+        let app = spawn_app_with(backend, Options { dev_destinations: true, ..Options::default() }).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let key = app.api_key(&acme, "impatient client", "", false).await;
+        // The merchant's server takes a second to answer the test event.
+        let got = Arc::new(AtomicUsize::new(0));
+        let seen = got.clone();
+        let slow = axum::Router::new().route("/hook", axum::routing::post(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async { tokio::time::sleep(Duration::from_secs(1)).await; "thanks" }
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
+        let (_, created) = answer(app.api(Method::POST, "/v1/endpoints", &key)
+            .json(&json!({"url": url, "event_types": ["payin.succeeded"]})).send().await.unwrap()).await;
+        let test = format!("/v1/endpoints/{}/test", created["endpoint"]["id"].as_str().unwrap());
+        let send = || app.api(Method::POST, &test, &key).header("idempotency-key", "test-1").json(&json!({"event_type": "payin.succeeded"}));
+
+        // The client gives up after 200 ms; the request runs on and its answer is kept.
+        assert!(send().timeout(Duration::from_millis(200)).send().await.unwrap_err().is_timeout());
+        let mut tries = 0;
+        let res = loop {
+            let res = send().send().await.unwrap();
+            if res.status() != 409 {
+                break res;
+            }
+            tries += 1;
+            assert!(tries < 100, "the key stayed claimed with no answer");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(res.headers()["idempotent-replayed"], "true");
+        let (status, body) = answer(res).await;
+        assert_eq!((status, body["status"].as_u64()), (200, Some(200)), "{body}");
+        assert_eq!(got.load(Ordering::SeqCst), 1, "sent once");
     }
 
     async fn every_route_refuses_missing_revoked_foreign_and_fenced_keys(backend) {

@@ -1,7 +1,9 @@
 //! `Idempotency-Key` on every POST: the first request with a key runs and
 //! its answer is kept for 24 hours; a repeat with the same body gets that
 //! answer again (`Idempotent-Replayed: true`), a repeat while the first
-//! still runs gets 409, and the same key with another body gets 422.
+//! still runs gets 409, and the same key with another body gets 422. The
+//! first request runs to its end even if its client hangs up, so its answer
+//! is there for the retry.
 
 use super::ApiCaller;
 use crate::http::AppState;
@@ -13,7 +15,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hookline::FieldErrors;
 use hookline::api_keys::{self, Idempotency};
+use hookline::store::Db;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 /// The largest request body the API reads.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -98,13 +102,38 @@ pub async fn idempotent_posts(State(state): State<AppState>, req: Request, next:
         }
         Ok(Idempotency::Fresh) => {}
     }
-    let res = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // The request runs to its end and its answer is kept even if the client
+    // hangs up meanwhile: dropped halfway, a request that took effect would
+    // leave its key claimed with no answer to replay.
+    let db = db.clone();
+    let key_id = key_id.clone();
+    let run = tokio::spawn(
+        async move {
+            let res = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            keep_for_replay(&db, &key_id, &key, res).await
+        }
+        .instrument(tracing::Span::current()),
+    );
+    run.await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "an idempotent API request stopped");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            "something went wrong on our side",
+        )
+        .into_response()
+    })
+}
+
+/// Stores `res` as the key's answer, or releases the key when the failure
+/// was Hookline's, so a retry runs the request again.
+async fn keep_for_replay(db: &Db, key_id: &str, key: &str, res: Response) -> Response {
     let status = res.status();
     if status.is_server_error() {
         // Not the caller's fault: let a retry run the request again.
-        if let Err(e) = api_keys::abandon_idempotent(db, key_id, &key).await {
+        if let Err(e) = api_keys::abandon_idempotent(db, key_id, key).await {
             tracing::warn!(error = %e, "could not release an idempotency key");
         }
         return res;
@@ -112,7 +141,7 @@ pub async fn idempotent_posts(State(state): State<AppState>, req: Request, next:
     let (parts, body) = res.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_KEPT).await else {
         tracing::error!("an API answer was too large to keep for replay");
-        let _ = api_keys::abandon_idempotent(db, key_id, &key).await;
+        let _ = api_keys::abandon_idempotent(db, key_id, key).await;
         return Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Internal error",
@@ -121,7 +150,7 @@ pub async fn idempotent_posts(State(state): State<AppState>, req: Request, next:
         .into_response();
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    if let Err(e) = api_keys::finish_idempotent(db, key_id, &key, status.as_u16(), &text).await {
+    if let Err(e) = api_keys::finish_idempotent(db, key_id, key, status.as_u16(), &text).await {
         tracing::warn!(error = %e, "could not keep an answer for replay");
     }
     Response::from_parts(parts, Body::from(bytes))
