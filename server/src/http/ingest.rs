@@ -20,11 +20,7 @@ const MAX_SINGLE_BODY: usize = MAX_EVENT_BYTES + 16 * 1024;
 const MAX_BATCH_BODY: usize = 32 * 1024 * 1024;
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let given = crate::http::security::bearer_token(headers);
     let expected = state.ingest_token.expose().as_bytes();
     // Constant time: the comparison does not reveal how much of a guess was right.
     if bool::from(given.as_bytes().ct_eq(expected)) {
@@ -68,8 +64,19 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).map_err(
         |e| {
             let path = e.path().to_string();
-            let field = if path == "." { "body".to_owned() } else { path };
             let inner = e.into_inner();
+            // serde names a missing field only in its message; the path is its parent.
+            let message = inner.to_string();
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(name, _)| name);
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => name.to_owned(),
+                (".", None) => "body".to_owned(),
+                (_, Some(name)) => format!("{path}.{name}"),
+                (_, None) => path,
+            };
             if matches!(inner.classify(), serde_json::error::Category::Data) {
                 Problem::invalid(FieldErrors::single(&field, inner.to_string()))
             } else {

@@ -75,6 +75,17 @@ pub async fn headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// The token of an `Authorization: Bearer <token>` header, or "" when there
+/// is none. The scheme's name is case-insensitive (RFC 9110).
+pub fn bearer_token(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_same_origin;

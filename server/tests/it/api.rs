@@ -74,6 +74,9 @@ backend_tests! {
         let (_, body) = answer(res).await;
         assert_eq!((body["status"].as_u64(), body["title"].as_str()), (Some(401), Some("Unauthorized")));
         assert_eq!(app.api(Method::GET, "/v1/endpoints", "hk_live_nonsense").send().await.unwrap().status(), 401);
+        // The scheme's name is case-insensitive.
+        let res = app.api(Method::GET, "/v1/endpoints", "").header("authorization", format!("bearer {live_key}")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
 
         // An endpoint made with the sandbox key is invisible to the live key and to Globex.
         let (status, created) = answer(app.api(Method::POST, "/v1/endpoints", &sandbox_key)
@@ -153,6 +156,8 @@ backend_tests! {
         assert_eq!(problem_fields(&body), vec!["url".to_owned(), "event_types".to_owned()]);
         let (status, body) = answer(app.api(Method::POST, "/v1/endpoints", &key).json(&json!({"url": 5})).send().await.unwrap()).await;
         assert_eq!((status, problem_fields(&body)), (422, vec!["url".to_owned()]));
+        let (status, body) = answer(app.api(Method::POST, "/v1/endpoints", &key).json(&json!({"url": "https://a.example/in"})).send().await.unwrap()).await;
+        assert_eq!((status, problem_fields(&body)), (422, vec!["event_types".to_owned()]), "{body}");
         let (status, _) = answer(app.api(Method::POST, "/v1/endpoints", &key).body("{not json").send().await.unwrap()).await;
         assert_eq!(status, 400);
         let (_, listed) = answer(app.api(Method::GET, "/v1/endpoints", &key).send().await.unwrap()).await;
@@ -329,6 +334,29 @@ backend_tests! {
         assert_eq!(app.api(Method::GET, "/v1/endpoints", &key).send().await.unwrap().status(), 200);
         let other = app.api_key(&acme, "another", "", false).await;
         assert_eq!(app.api(Method::GET, "/v1/endpoints", &other).send().await.unwrap().status(), 200, "per key");
+    }
+
+    async fn every_error_is_a_problem_document(backend) {
+        let app = spawn_app_with(backend, Options::default()).await;
+        let acme = app.merchant("Acme", "ops@acme.example").await;
+        let key = app.api_key(&acme, "CI", "", false).await;
+        let cases = [
+            (Method::GET, "/v1/endpoint", 404),
+            (Method::GET, "/v1/endpoints/", 404),
+            (Method::PUT, "/v1/endpoints", 405),
+            (Method::GET, "/v1/events/%FF", 400),
+        ];
+        for (method, path, want) in cases {
+            let res = app.api(method.clone(), path, &key).send().await.unwrap();
+            assert_eq!(res.status(), want, "{method} {path}");
+            assert_eq!(res.headers()["content-type"], "application/problem+json", "{method} {path}");
+            if want == 405 {
+                assert!(res.headers()["allow"].to_str().unwrap().contains("POST"));
+            }
+            let (_, body) = answer(res).await;
+            assert_eq!(body["status"], want, "{body}");
+            assert!(!body["detail"].as_str().unwrap().is_empty(), "{body}");
+        }
     }
 
     async fn a_client_that_hangs_up_finds_its_answer_on_retry(backend) {

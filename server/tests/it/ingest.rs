@@ -156,6 +156,11 @@ backend_tests! {
         let res = app.publish("/internal/v1/events/batch", &body, None).await;
         assert_eq!(res.status(), 422);
         assert_eq!(problem(res).await["errors"][0]["field"], "events[1].data.http_status");
+        let mut modeless = event(&merchant, EventType::ApiError, now);
+        modeless.as_object_mut().unwrap().remove("mode");
+        let res = app.publish("/internal/v1/events/batch", &json!({ "events": [event(&merchant, EventType::ApiError, now), modeless] }), None).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(problem(res).await["errors"][0]["field"], "events[1].mode", "a missing field is named");
         assert_eq!(count_events(&app, &merchant).await, 0, "nothing stored from a refused batch");
 
         let mut items: Vec<Value> = (0..3).map(|_| event(&merchant, EventType::ApiError, now)).collect();

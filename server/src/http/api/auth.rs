@@ -20,14 +20,7 @@ fn unauthorized(detail: &str) -> Response {
 }
 
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("")
-        .to_owned();
+    let presented = crate::http::security::bearer_token(req.headers()).to_owned();
     if presented.is_empty() {
         return unauthorized(
             "Send an API key from the portal's API keys page as `Authorization: Bearer <key>`.",

@@ -17,9 +17,9 @@ use crate::http::AppState;
 use crate::http::problem::Problem;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use hookline::FieldErrors;
 use hookline::api_keys::Caller;
@@ -113,7 +113,55 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/openapi.json", axum::routing::get(openapi::serve))
         .merge(protected)
+        .route("/v1/{*rest}", axum::routing::any(unknown_route))
+        .layer(axum::middleware::from_fn(bare_errors_as_problems))
         .layer(axum::middleware::from_fn(request_id))
+}
+
+/// A path under `/v1/` that is no route (a typo, a trailing slash).
+async fn unknown_route() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "no such API route; /v1/openapi.json lists them all",
+    )
+}
+
+/// Errors axum answers by itself (a path segment that is not UTF-8, a method
+/// the route does not take) come as plain text or empty; an API client gets
+/// a problem document for every error.
+async fn bare_errors_as_problems(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = match (&allow, text.is_empty()) {
+        (Some(allow), _) if status == StatusCode::METHOD_NOT_ALLOWED => {
+            format!(
+                "this route takes {}",
+                allow.to_str().unwrap_or("other methods")
+            )
+        }
+        (_, false) => text,
+        (_, true) => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut res =
+        Problem::new(status, status.canonical_reason().unwrap_or("Error"), detail).into_response();
+    if let Some(allow) = allow {
+        res.headers_mut().insert(header::ALLOW, allow);
+    }
+    res
 }
 
 /// Gives each API request an id (the caller's `X-Request-Id` when it is
