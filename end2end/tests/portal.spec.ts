@@ -121,6 +121,9 @@ test('the delivery log filters from the URL, opens an event, resends and recover
     await expect(page.getByLabel('Event or transaction id')).toHaveValue(ids[1]);
     await open(page, '/deliveries?status=succeeded');
     await expect(page.getByTestId('log-empty')).toBeVisible();
+    // What no filter field shows (a page size in the URL) is named in the error.
+    await open(page, '/deliveries?limit=0');
+    await expect(page.locator('[data-testid="error-field"][data-field="limit"]')).toContainText('1 to');
     await open(page, '/deliveries?search=txn_e2e_0001');
     await expect(page.getByTestId('log-row')).toHaveCount(3);
     await screenshot(page, 'deliveries');
@@ -348,6 +351,10 @@ test('an admin approves a balance request with a reason; the merchant subscribes
   await open(page, '/audit');
   await expect(page.getByTestId('audit-row').filter({ hasText: 'Balance warnings approved' })).toContainText(ADMIN.email);
   await expect(page.getByTestId('audit-row').filter({ hasText: 'Balance warnings requested' })).toContainText('750.00 GBP');
+  // A filter the server refuses is marked beside its field.
+  await open(page, '/audit?from=2026-13-01T00:00');
+  await expect(page.locator('#audit-from-message')).toContainText('Enter a date and time');
+  await expect(page.locator('#audit-from')).toHaveAttribute('aria-invalid', 'true');
 });
 
 test('an admin finds a merchant, resends a failed event with a reason, and the merchant sees the attempt and the audit entry', async ({ page, browser, baseURL }) => {

@@ -1,7 +1,9 @@
 //! The audit log as a table with its filters (kept in the URL), shared by
 //! the merchant's page and the onboarding team's.
 
+use crate::components::form::FieldMessage;
 use crate::components::gate::encode_component;
+use crate::error::AppError;
 use hookline::audit::{Action, AuditEntry, AuditQuery};
 use hookline::time::format_utc;
 use leptos::prelude::*;
@@ -31,6 +33,25 @@ fn label(action: &str) -> String {
     Action::parse(action).map_or_else(|| action.to_owned(), |a| a.label().to_owned())
 }
 
+/// One filter: its label, control and the message for it (`name` is the
+/// query field the server names in its errors).
+fn filter_field(
+    id: &'static str,
+    label: &'static str,
+    error: Option<String>,
+    control: impl IntoView,
+) -> impl IntoView {
+    let message_id = format!("{id}-message");
+    let bad = error.is_some();
+    view! {
+        <div class="field" class:has-error=bad>
+            <label for=id>{label}</label>
+            {control}
+            <FieldMessage id=message_id error=Signal::stored(error)/>
+        </div>
+    }
+}
+
 #[component]
 pub fn AuditFilters(
     query: AuditQuery,
@@ -38,38 +59,50 @@ pub fn AuditFilters(
     action_path: &'static str,
     /// Admins filter by merchant and actor too.
     admin: bool,
+    /// What the server said about these filters, shown beside each field.
+    error: Option<AppError>,
 ) -> impl IntoView {
+    let field = |name: &str| error.as_ref().and_then(|e| e.field(name));
+    let invalid = |name: &str| {
+        if field(name).is_some() {
+            "true"
+        } else {
+            "false"
+        }
+    };
     let options = Action::ALL
         .into_iter()
         .map(|a| view! { <option value=a.as_str() selected=a.as_str() == query.action>{a.label()}</option> })
         .collect_view();
+    let admin_fields = admin.then(|| {
+        view! {
+            {filter_field("audit-merchant", "Merchant id", field("merchant"), view! {
+                <input id="audit-merchant" name="merchant" value=query.merchant.clone()
+                    aria-invalid=invalid("merchant") aria-describedby="audit-merchant-message"/>
+            })}
+            {filter_field("audit-actor", "Actor email", field("actor"), view! {
+                <input id="audit-actor" name="actor" value=query.actor.clone()
+                    aria-invalid=invalid("actor") aria-describedby="audit-actor-message"/>
+            })}
+        }
+    });
     view! {
         <form method="get" action=action_path class="filters" role="search" aria-label="Filter the audit log">
-            {admin.then(|| view! {
-                <div class="field">
-                    <label for="audit-merchant">"Merchant id"</label>
-                    <input id="audit-merchant" name="merchant" value=query.merchant.clone()/>
-                </div>
-                <div class="field">
-                    <label for="audit-actor">"Actor email"</label>
-                    <input id="audit-actor" name="actor" value=query.actor.clone()/>
-                </div>
-            })}
-            <div class="field">
-                <label for="audit-action">"Action"</label>
-                <select id="audit-action" name="action">
+            {admin_fields}
+            {filter_field("audit-action", "Action", field("action"), view! {
+                <select id="audit-action" name="action" aria-invalid=invalid("action") aria-describedby="audit-action-message">
                     <option value="">"All actions"</option>
                     {options}
                 </select>
-            </div>
-            <div class="field">
-                <label for="audit-from">"From (UTC)"</label>
-                <input id="audit-from" type="datetime-local" name="from" value=query.from.clone()/>
-            </div>
-            <div class="field">
-                <label for="audit-to">"To (UTC)"</label>
-                <input id="audit-to" type="datetime-local" name="to" value=query.to.clone()/>
-            </div>
+            })}
+            {filter_field("audit-from", "From (UTC)", field("from"), view! {
+                <input id="audit-from" type="datetime-local" name="from" value=query.from.clone()
+                    aria-invalid=invalid("from") aria-describedby="audit-from-message"/>
+            })}
+            {filter_field("audit-to", "To (UTC)", field("to"), view! {
+                <input id="audit-to" type="datetime-local" name="to" value=query.to.clone()
+                    aria-invalid=invalid("to") aria-describedby="audit-to-message"/>
+            })}
             <div class="filter-actions">
                 <button type="submit" class="button">"Apply filters"</button>
                 <a class="button button-quiet" href=action_path>"Clear"</a>

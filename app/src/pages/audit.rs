@@ -24,9 +24,9 @@ pub fn AuditPage() -> impl IntoView {
                 let here = format!("/audit{}", query_string(&q));
                 match gate(user.await, Role::Merchant, &here) {
                     Ok(_) => {
-                        let table = match entries.await {
-                            Ok(entries) => view! { <AuditTable entries admin=false/> }.into_any(),
-                            Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        let (table, error) = match entries.await {
+                            Ok(entries) => (view! { <AuditTable entries admin=false/> }.into_any(), None),
+                            Err(error) => (view! { <ErrorPanel error=error.clone()/> }.into_any(), Some(error)),
                         };
                         view! {
                             <section class="page-head">
@@ -34,7 +34,7 @@ pub fn AuditPage() -> impl IntoView {
                                 <h1>"Audit log"</h1>
                                 <p class="muted">"Sign-ins, secret reveals and rotations, endpoint changes, and anything the onboarding team did on your account, with the address it came from. Entries are never changed or removed."</p>
                             </section>
-                            <section class="panel"><AuditFilters query=q action_path="/audit" admin=false/></section>
+                            <section class="panel"><AuditFilters query=q action_path="/audit" admin=false error=error/></section>
                             <section class="panel">{table}</section>
                         }.into_any()
                     }

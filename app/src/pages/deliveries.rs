@@ -143,24 +143,29 @@ pub fn Filters(
         field("event_type"),
         field("status"),
     );
-    let (from_bad, to_bad, type_bad, status_bad) = (
+    let (search_error, endpoint_error) = (field("search"), field("endpoint"));
+    let (from_bad, to_bad, type_bad, status_bad, search_bad, endpoint_bad) = (
         from_error.is_some(),
         to_error.is_some(),
         type_error.is_some(),
         status_error.is_some(),
+        search_error.is_some(),
+        endpoint_error.is_some(),
     );
     view! {
         <form method="get" action=action class="filters" role="search" aria-label="Filter deliveries">
-            <div class="field">
+            <div class="field" class:has-error=search_bad>
                 <label for="filter-search">"Event or transaction id"</label>
-                <input id="filter-search" type="search" name="search" value=query.search.clone() placeholder="evt_… or txn_…"/>
+                <input id="filter-search" type="search" name="search" value=query.search.clone() placeholder="evt_… or txn_…" aria-describedby="filter-search-message"/>
+                <FieldMessage id="filter-search-message".into() error=Signal::stored(search_error)/>
             </div>
-            <div class="field">
+            <div class="field" class:has-error=endpoint_bad>
                 <label for="filter-endpoint">"Endpoint"</label>
                 <select id="filter-endpoint" name="endpoint">
                     <option value="">"All endpoints"</option>
                     {endpoint_options}
                 </select>
+                <FieldMessage id="filter-endpoint-message".into() error=Signal::stored(endpoint_error)/>
             </div>
             <div class="field" class:has-error=type_bad>
                 <label for="filter-type">"Event type"</label>

@@ -103,9 +103,9 @@ pub fn AdminAuditPage() -> impl IntoView {
                 let here = format!("/admin/audit{}", query_string(&q));
                 match gate(user.await, Role::Admin, &here) {
                     Ok(_) => {
-                        let table = match entries.await {
-                            Ok(entries) => view! { <AuditTable entries admin=true/> }.into_any(),
-                            Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        let (table, error) = match entries.await {
+                            Ok(entries) => (view! { <AuditTable entries admin=true/> }.into_any(), None),
+                            Err(error) => (view! { <ErrorPanel error=error.clone()/> }.into_any(), Some(error)),
                         };
                         view! {
                             <section class="page-head">
@@ -113,7 +113,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                                 <h1>"Audit log"</h1>
                                 <p class="muted">"Every admin action and merchants' security-relevant actions, newest first (200 per view). Append-only."</p>
                             </section>
-                            <section class="panel"><AuditFilters query=q action_path="/admin/audit" admin=true/></section>
+                            <section class="panel"><AuditFilters query=q action_path="/admin/audit" admin=true error=error/></section>
                             <section class="panel">{table}</section>
                         }.into_any()
                     }
