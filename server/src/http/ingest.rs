@@ -2,7 +2,7 @@
 //! Authenticated with the operator's ingest token, never with a session.
 
 use crate::http::AppState;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, field_in_error};
 use axum::Json;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
@@ -65,18 +65,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem
         |e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            // serde names a missing field only in its message; the path is its parent.
-            let message = inner.to_string();
-            let missing = message
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split_once('`'))
-                .map(|(name, _)| name);
-            let field = match (path.as_str(), missing) {
-                (".", Some(name)) => name.to_owned(),
-                (".", None) => "body".to_owned(),
-                (_, Some(name)) => format!("{path}.{name}"),
-                (_, None) => path,
-            };
+            let field = field_in_error(&path, &inner.to_string(), "body");
             if matches!(inner.classify(), serde_json::error::Category::Data) {
                 Problem::invalid(FieldErrors::single(&field, inner.to_string()))
             } else {

@@ -52,6 +52,26 @@ impl Problem {
     }
 }
 
+/// The field a deserialisation error is about. serde names a missing or
+/// duplicate field only in its message, at its parent's `path` ("." for the
+/// top); an unknown field's `path` is the field. `whole` names the top
+/// itself (the body, the query).
+pub fn field_in_error(path: &str, message: &str, whole: &str) -> String {
+    let named = ["missing field `", "duplicate field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (path, named) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => whole.to_owned(),
+        // An unknown field's path is already the field itself.
+        (_, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => path.to_owned(),
+        (_, Some(name)) => format!("{path}.{name}"),
+        (_, None) => path.to_owned(),
+    }
+}
+
 impl From<hookline::Error> for Problem {
     fn from(err: hookline::Error) -> Self {
         match err {
@@ -107,5 +127,40 @@ impl IntoResponse for Problem {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_in_error;
+
+    #[test]
+    fn names_the_field_serde_puts_only_in_its_message() {
+        let cases = [
+            (
+                ".",
+                "missing field `mode` at line 1 column 9",
+                "body",
+                "mode",
+            ),
+            (
+                "events[1]",
+                "missing field `mode`",
+                "body",
+                "events[1].mode",
+            ),
+            (".", "duplicate field `limit`", "query", "limit"),
+            (
+                ".",
+                "unknown field `bogus`, expected `after` or `limit`",
+                "query",
+                "bogus",
+            ),
+            ("limit", "invalid digit found in string", "query", "limit"),
+            (".", "expected a map", "body", "body"),
+        ];
+        for (path, message, whole, want) in cases {
+            assert_eq!(field_in_error(path, message, whole), want, "{message}");
+        }
     }
 }

@@ -357,6 +357,18 @@ backend_tests! {
             assert_eq!(body["status"], want, "{body}");
             assert!(!body["detail"].as_str().unwrap().is_empty(), "{body}");
         }
+        // A query parameter of the wrong type is named.
+        let cases = [
+            ("/v1/events?limit=abc", "limit"),
+            ("/v1/events?limit=99999999999999999999", "limit"),
+            ("/v1/deliveries?limit=1&limit=2", "limit"),
+            ("/v1/events?limt=5", "limt"),
+        ];
+        for (path, field) in cases {
+            let (status, body) = answer(app.api(Method::GET, path, &key).send().await.unwrap()).await;
+            assert_eq!(status, 422, "{path}: {body}");
+            assert_eq!(problem_fields(&body), vec![field.to_owned()], "{path}: {body}");
+        }
     }
 
     async fn a_client_that_hangs_up_finds_its_answer_on_retry(backend) {

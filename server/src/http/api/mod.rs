@@ -14,7 +14,7 @@ mod inbox;
 pub mod openapi;
 
 use crate::http::AppState;
-use crate::http::problem::Problem;
+use crate::http::problem::{Problem, field_in_error};
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -183,9 +183,14 @@ async fn request_id(req: Request, next: Next) -> Response {
     res
 }
 
-/// Reads the query string into `T`, naming what is wrong.
+/// Reads the query string into `T`, naming the parameter that is wrong.
 pub fn query<T: serde::de::DeserializeOwned>(uri: &axum::http::Uri) -> Result<T, Problem> {
-    axum::extract::Query::<T>::try_from_uri(uri)
-        .map(|q| q.0)
-        .map_err(|e| Problem::invalid(FieldErrors::single("query", e.body_text())))
+    let raw = uri.query().unwrap_or_default();
+    let parsed = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(parsed).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = field_in_error(&path, &message, "query");
+        Problem::invalid(FieldErrors::single(&field, message))
+    })
 }
