@@ -108,15 +108,10 @@ pub async fn sign_in(
     client_address: &str,
 ) -> Result<Account> {
     let now = clock.now_ms();
-    let email_norm = email.trim().to_lowercase();
     // Only something that can be an address is looked up or keyed as one;
     // anything else (a NUL byte, 10,000 characters) cannot match an account,
     // so its failures count against one shared key.
-    let email_norm = if Email::parse(&email_norm).is_ok() {
-        email_norm
-    } else {
-        String::new()
-    };
+    let email_norm = Email::parse(email).map_or_else(|_| String::new(), |e| e.as_str().to_owned());
     let email_key = format!("email:{email_norm}");
     let address_key = format!("addr:{client_address}");
 

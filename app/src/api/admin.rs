@@ -102,12 +102,8 @@ pub async fn admin_decide_balance(
         }
     };
     let reason = reason.trim().to_owned();
-    if reason.is_empty() {
-        errors.add("reason", "Give the reason; the merchant sees it.");
-    } else if reason.chars().count() > 1000 {
-        errors.add("reason", "Use at most 1000 characters.");
-    } else if hookline::validation::has_control_character(&reason, true) {
-        errors.add("reason", hookline::validation::CONTROL_CHARACTER);
+    if let Some(problem) = reason_problem(&reason, "Give the reason; the merchant sees it.") {
+        errors.add("reason", problem);
     }
     let Some(approve) = approve.filter(|_| errors.is_empty()) else {
         return Err(AppError::validation(errors));
@@ -146,29 +142,33 @@ pub struct MerchantDetail {
     pub log: hookline::logs::LogPage,
 }
 
+/// What is wrong with an admin's reason, if anything. It is checked before
+/// the action: the audit entry written after it must not fail.
+#[cfg(feature = "ssr")]
+fn reason_problem(reason: &str, missing: &str) -> Option<String> {
+    if reason.is_empty() {
+        Some(missing.to_owned())
+    } else if reason.chars().count() > 1000 {
+        Some("Use at most 1000 characters.".to_owned())
+    } else if hookline::validation::has_control_character(reason, true) {
+        Some(hookline::validation::CONTROL_CHARACTER.to_owned())
+    } else {
+        None
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn required_reason(reason: &str) -> Result<String, AppError> {
     let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::validation(hookline::FieldErrors::single(
-            "reason",
-            "Give the reason; it goes in the merchant's audit log.",
-        )));
+    match reason_problem(
+        reason,
+        "Give the reason; it goes in the merchant's audit log.",
+    ) {
+        Some(problem) => Err(AppError::validation(hookline::FieldErrors::single(
+            "reason", problem,
+        ))),
+        None => Ok(reason.to_owned()),
     }
-    if reason.chars().count() > 1000 {
-        return Err(AppError::validation(hookline::FieldErrors::single(
-            "reason",
-            "Use at most 1000 characters.",
-        )));
-    }
-    // Checked before the action: the audit entry written after it must not fail.
-    if hookline::validation::has_control_character(reason, true) {
-        return Err(AppError::validation(hookline::FieldErrors::single(
-            "reason",
-            hookline::validation::CONTROL_CHARACTER,
-        )));
-    }
-    Ok(reason.to_owned())
 }
 
 #[server(prefix = "/api", endpoint = "admin_merchant")]

@@ -33,8 +33,8 @@ fn label(action: &str) -> String {
     Action::parse(action).map_or_else(|| action.to_owned(), |a| a.label().to_owned())
 }
 
-/// One filter: its label, control and the message for it (`name` is the
-/// query field the server names in its errors).
+/// One filter: its label, its control (which points `aria-describedby` at
+/// `{id}-message`) and the server's message for it.
 fn filter_field(
     id: &'static str,
     label: &'static str,

@@ -36,18 +36,19 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     crate::state::set_page_status(error.status());
     // A refused request (a page link or filter in the URL) says what was wrong.
     let details = match &error {
-        AppError::Validation { fields } => fields
-            .iter()
-            .map(|f| view! { <li data-testid="error-field" data-field=f.field.clone()>{f.message.clone()}</li> })
-            .collect_view()
-            .into_any(),
-        _ => ().into_any(),
+        AppError::Validation { fields } => Some(
+            fields
+                .iter()
+                .map(|f| view! { <li data-testid="error-field" data-field=f.field.clone()>{f.message.clone()}</li> })
+                .collect_view(),
+        ),
+        _ => None,
     };
     view! {
         <div class="panel panel-error" role="alert">
             <h1>"Something went wrong"</h1>
             <p>{error.to_string()}</p>
-            <ul class="error-list">{details}</ul>
+            {details.map(|items| view! { <ul class="error-list">{items}</ul> })}
         </div>
     }
 }

@@ -176,36 +176,32 @@ pub async fn resend(db: &Db, merchant_id: &str, event_id: &str, now: Millis) -> 
     let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let queued = sqlx::query(
+        let queued: Vec<(String, String)> = sqlx::query_as(
             "UPDATE deliveries SET status = 'pending', next_attempt_ms = $1, lease_until_ms = NULL, lease_owner = NULL \
              WHERE event_id = $2 AND merchant_id = $3 AND NOT held \
                AND (lease_until_ms IS NULL OR lease_until_ms <= $1) \
-               AND endpoint_id IN (SELECT id FROM endpoints WHERE enabled AND NOT deleted)",
+               AND endpoint_id IN (SELECT id FROM endpoints WHERE enabled AND NOT deleted) \
+             RETURNING id, endpoint_id",
         )
         .bind(now)
         .bind(event_id)
         .bind(merchant_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        // A tripped breaker is one with a pause set (see `health`); the
-        // deliveries just queued are the pending ones with no lease owner.
-        sqlx::query(
-            "UPDATE endpoints SET breaker_until_ms = $4, probe_delivery_id = ( \
-               SELECT d.id FROM deliveries d WHERE d.event_id = $2 AND d.endpoint_id = endpoints.id) \
-             WHERE breaker_until_ms IS NOT NULL AND merchant_id = $3 AND enabled AND NOT deleted \
-               AND id IN (SELECT endpoint_id FROM deliveries \
-                 WHERE event_id = $2 AND status = 'pending' AND NOT held AND lease_owner IS NULL \
-                   AND next_attempt_ms = $1)",
-        )
-        .bind(now)
-        .bind(event_id)
-        .bind(merchant_id)
-        .bind(now + RESEND_PROBE_HOLD_MS)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        // A tripped breaker is one with a pause set (see `health`).
+        for (delivery_id, endpoint_id) in &queued {
+            sqlx::query(
+                "UPDATE endpoints SET breaker_until_ms = $1, probe_delivery_id = $2 \
+                 WHERE id = $3 AND breaker_until_ms IS NOT NULL",
+            )
+            .bind(now + RESEND_PROBE_HOLD_MS)
+            .bind(delivery_id)
+            .bind(endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        queued
+        queued.len() as u64
     }))
 }
 

@@ -135,6 +135,57 @@ async fn failing_endpoint(
     }
 }
 
+/// `n` events to one endpoint whose breaker opens after three failures (for
+/// ten minutes), after one dispatcher step.
+struct Tripped {
+    d: Arc<Dispatcher>,
+    events: Vec<String>,
+    /// Events whose delivery was tried and refused.
+    failed: Vec<String>,
+    /// Events whose delivery met the open breaker and was not tried.
+    waiting: Vec<String>,
+}
+
+async fn tripped_after_three(
+    db: &Db,
+    clock: &Arc<ManualClock>,
+    m: &str,
+    ep: &str,
+    n: usize,
+) -> Tripped {
+    let mut events = Vec::new();
+    for _ in 0..n {
+        events.push(publish(db, &**clock, m).await);
+    }
+    let breaker = BreakerPolicy {
+        threshold: 3,
+        base_pause: Duration::from_secs(600),
+        ..BreakerPolicy::default()
+    };
+    let d = with_breaker(dispatcher(db, clock, true), breaker);
+    d.step().await.unwrap();
+    let (mut failed, mut waiting) = (Vec::new(), Vec::new());
+    for e in &events {
+        let attempts = deliveries::state(db, &delivery(e, ep))
+            .await
+            .unwrap()
+            .unwrap()
+            .1;
+        if attempts == 1 {
+            &mut failed
+        } else {
+            &mut waiting
+        }
+        .push(e.clone());
+    }
+    Tripped {
+        d,
+        events,
+        failed,
+        waiting,
+    }
+}
+
 backend_tests! {
     async fn the_breaker_pauses_a_failing_endpoint_and_one_probe_reopens_it(backend) {
         let t = TestDatabase::new(backend).await;
@@ -207,23 +258,11 @@ backend_tests! {
         let m = merchant(&t.db, &clock, "resend@acme.example").await;
         let (receiver, url) = Receiver::start(&[(500, None); 3]).await;
         let ep = endpoint(&t.db, &*clock, &m, &url).await;
-        let mut events = Vec::new();
-        for _ in 0..4 {
-            events.push(publish(&t.db, &*clock, &m).await);
-        }
-        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(600), ..BreakerPolicy::default() };
-        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
-        d.step().await.unwrap();
+        let Tripped { d, failed, waiting, .. } = tripped_after_three(&t.db, &clock, &m, &ep, 4).await;
         assert_eq!(receiver.received().len(), 3, "the breaker opened after three failures");
 
         // Which three went first is up to the scheduler: the fourth met the
         // open breaker and waits for it, without an attempt.
-        let mut failed = Vec::new();
-        let mut waiting = Vec::new();
-        for e in &events {
-            let attempts = deliveries::state(&t.db, &delivery(e, &ep)).await.unwrap().unwrap().1;
-            if attempts == 1 { &mut failed } else { &mut waiting }.push(e.clone());
-        }
         assert_eq!((failed.len(), waiting.len()), (3, 1));
 
         // The merchant fixed their server and resends a failed event: it goes
@@ -248,19 +287,7 @@ backend_tests! {
         // The server refuses everything until the last phase below.
         let (receiver, url) = Receiver::start(&[(500, None); 5]).await;
         let ep = endpoint(&t.db, &*clock, &m, &url).await;
-        let mut events = Vec::new();
-        for _ in 0..8 {
-            events.push(publish(&t.db, &*clock, &m).await);
-        }
-        let breaker = BreakerPolicy { threshold: 3, base_pause: Duration::from_secs(600), ..BreakerPolicy::default() };
-        let d = with_breaker(dispatcher(&t.db, &clock, true), breaker);
-        d.step().await.unwrap();
-        let mut failed = Vec::new();
-        let mut waiting = Vec::new();
-        for e in &events {
-            let attempts = deliveries::state(&t.db, &delivery(e, &ep)).await.unwrap().unwrap().1;
-            if attempts == 1 { &mut failed } else { &mut waiting }.push(e.clone());
-        }
+        let Tripped { d, events, failed, waiting } = tripped_after_three(&t.db, &clock, &m, &ep, 8).await;
         assert_eq!((failed.len(), waiting.len()), (3, 5), "the breaker opened after three failures");
         let waiting_ids: Vec<String> = waiting.iter().map(|e| delivery(e, &ep)).collect();
         let last_sent = || receiver.received().last().unwrap().headers["webhook-id"].to_str().unwrap().to_owned();
