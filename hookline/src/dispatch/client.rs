@@ -122,14 +122,26 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// Clients per endpoint (keyed by its allowlist too), so connections to one
-/// merchant are reused and never shared with another's checks.
+/// One client per endpoint (and its inbox flag), so connections to one
+/// merchant are reused and never shared with another's checks. A changed
+/// allowlist replaces the endpoint's client rather than adding one, so the
+/// cache holds at most one client per endpoint however often it changes.
 pub struct ClientCache {
     policy: DeliveryPolicy,
-    clients: Mutex<HashMap<String, reqwest::Client>>,
+    /// By `endpoint_id|inbox`: the allowlist the client checks, and the client.
+    clients: Mutex<HashMap<String, (String, reqwest::Client)>>,
 }
 
 impl ClientCache {
+    /// Clients held, one per endpoint at most.
+    pub fn len(&self) -> usize {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn new(policy: DeliveryPolicy) -> Self {
         Self {
             policy,
@@ -149,16 +161,16 @@ impl ClientCache {
         allowlist: &[Cidr],
         inbox: bool,
     ) -> Result<reqwest::Client, String> {
-        let key = format!(
-            "{endpoint_id}|{inbox}|{}",
-            allowlist
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let key = format!("{endpoint_id}|{inbox}");
+        let checks = allowlist
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = clients.get(&key) {
+        if let Some((cached, c)) = clients.get(&key)
+            && *cached == checks
+        {
             return Ok(c.clone());
         }
         let mut builder = reqwest::Client::builder()
@@ -167,6 +179,9 @@ impl ClientCache {
                 allowlist: Arc::new(allowlist.to_vec()),
             }))
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would resolve the endpoint's host
+            // itself, out of the guarded resolver's sight.
+            .no_proxy()
             .connect_timeout(self.policy.connect_timeout)
             .timeout(self.policy.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
@@ -183,7 +198,24 @@ impl ClientCache {
         let client = builder
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        clients.insert(key, client.clone());
+        clients.insert(key, (checks, client.clone()));
         Ok(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holds_one_client_per_endpoint_however_often_its_allowlist_changes() {
+        let cache = ClientCache::new(DeliveryPolicy::default());
+        for n in 0..20 {
+            let cidr = Cidr::parse(&format!("198.51.100.{n}")).unwrap();
+            cache.client_for("ep_1", &[cidr], false).unwrap();
+        }
+        cache.client_for("ep_2", &[], false).unwrap();
+        cache.client_for("ep_2", &[], true).unwrap();
+        assert_eq!(cache.len(), 3);
     }
 }

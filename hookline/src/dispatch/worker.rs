@@ -162,6 +162,10 @@ struct EndpointGate {
     /// When this node last wrote the endpoint's last-success time, so the
     /// deliveries of one batch (which all read the same health) write it once.
     success_written_ms: std::sync::atomic::AtomicI64,
+    /// Set when this node counts a failure, so the next success resets the
+    /// count even if its batch read the endpoint before that failure: the
+    /// breaker counts consecutive failures, not failures among successes.
+    failure_counted: std::sync::atomic::AtomicBool,
 }
 
 impl EndpointGate {
@@ -179,6 +183,9 @@ impl EndpointGate {
         let cautious = self.cautious.load(Ordering::Relaxed);
         let weight = if cautious { self.cautious_weight } else { 1 };
         let permit = self.running.clone().acquire_many_owned(weight).await.ok()?;
+        // Another attempt may have failed (a 410, a tripped breaker) while
+        // this one waited: it then reads the endpoint afresh too.
+        let cautious = cautious || self.cautious.load(Ordering::Relaxed);
         Some(EndpointSlot {
             _permit: permit,
             gate: self.clone(),
@@ -277,6 +284,7 @@ impl Gates {
                     cautious: std::sync::atomic::AtomicBool::new(true),
                     cautious_weight: u32::try_from(limit / cautious_limit).unwrap_or(1),
                     success_written_ms: std::sync::atomic::AtomicI64::new(0),
+                    failure_counted: std::sync::atomic::AtomicBool::new(false),
                 })
             })
             .clone()
@@ -806,6 +814,23 @@ impl Dispatcher {
         endpoint_slot: EndpointSlot,
         prepared: Prepared,
     ) -> Result<()> {
+        // A delivery that waited in its endpoint's queue until its lease has
+        // less left than the slowest attempt takes is not sent: another node
+        // may take it over before the answer comes, and send it too. It is
+        // due again at once, for a claim with a fresh lease.
+        let policy = self.clients.policy();
+        let slowest = (policy.connect_timeout + policy.timeout).as_millis() as i64;
+        if lease.until_ms - self.clock.now_ms() <= slowest {
+            self.metrics.put_back();
+            self.record(Finished {
+                attempt: None,
+                delivery_id: delivery.id.clone(),
+                lease: lease.clone(),
+                outcome: Outcome::Release(self.clock.now_ms()),
+            })
+            .await?;
+            return Ok(());
+        }
         // An endpoint that answers well is taken as its batch read it; a new
         // or failing one is read again, so its breaker and the failure count
         // other attempts just wrote are current.
@@ -904,7 +929,15 @@ impl Dispatcher {
                 .max(written)
                 .abs_diff(now)
                 > 60_000;
-            if health.consecutive_failures > 0 || health.failing_since_ms.is_some() || stale {
+            let counted = endpoint_slot
+                .gate
+                .failure_counted
+                .swap(false, Ordering::Relaxed);
+            if health.consecutive_failures > 0
+                || health.failing_since_ms.is_some()
+                || stale
+                || counted
+            {
                 endpoint_slot
                     .gate
                     .success_written_ms
@@ -923,6 +956,10 @@ impl Dispatcher {
         } else {
             let failures = health.consecutive_failures + 1;
             let pause_until = now + self.breaker.pause(failures).as_millis() as i64;
+            endpoint_slot
+                .gate
+                .failure_counted
+                .store(true, Ordering::Relaxed);
             let (_, failing_since) = health_store::record_failure(
                 &self.db,
                 &endpoint.row.id,

@@ -205,6 +205,38 @@ async fn slow_receiver() -> (Arc<AtomicUsize>, String) {
 }
 
 backend_tests! {
+    async fn a_delivery_whose_lease_ran_low_in_its_queue_is_put_back_not_sent(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let second = publish_payin(&t.db, &clock, &s.merchant).await;
+        let d = dispatcher(&t.db, &clock, true);
+        // A new endpoint gets one attempt at a time. The first is held at
+        // the merchant's server while 56 of the lease's 60 s pass: the other
+        // has less left than an attempt may take (5 s to connect, 5 s to answer).
+        receiver.delay_next(Duration::from_secs(1));
+        let step = tokio::spawn({
+            let d = d.clone();
+            async move { d.step().await.unwrap() }
+        });
+        eventually(|| receiver.received().len() == 1).await;
+        clock.advance(Duration::from_secs(56));
+        assert_eq!(step.await.unwrap(), 2, "both were claimed");
+        assert_eq!(receiver.received().len(), 1, "the second was not sent");
+        let mut states = Vec::new();
+        for event in [&s.event, &second] {
+            states.extend(hookline::store::events::deliveries_of(&t.db, event).await.unwrap().into_iter().map(|(_, status)| status));
+        }
+        states.sort();
+        assert_eq!(states, vec!["pending", "succeeded"]);
+        // Put back due at once, under no lease: the next claim sends it.
+        assert_eq!(d.step().await.unwrap(), 1);
+        assert_eq!(receiver.received().len(), 2);
+        let sent: Vec<String> = receiver.received().iter().map(|r| r.headers["webhook-id"].to_str().unwrap().to_owned()).collect();
+        assert_eq!(sent.iter().collect::<std::collections::BTreeSet<_>>().len(), 2, "each event once: {sent:?}");
+    }
+
     async fn an_endpoint_with_an_unreadable_secret_does_not_hold_up_its_batch(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
