@@ -72,6 +72,16 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
                 AppError::BadRequest { message }
             }
+            // On the server these are a request it could not read: the
+            // client's mistake. In the browser, an answer it could not read.
+            ServerFnErrorErr::Request(message)
+            | ServerFnErrorErr::Deserialization(message)
+            | ServerFnErrorErr::UnsupportedRequestMethod(message)
+                if cfg!(feature = "ssr") =>
+            {
+                AppError::BadRequest { message }
+            }
+            ServerFnErrorErr::Serialization(_) if cfg!(feature = "ssr") => AppError::Internal,
             ServerFnErrorErr::Request(message)
             | ServerFnErrorErr::Deserialization(message)
             | ServerFnErrorErr::Serialization(message)

@@ -333,6 +333,8 @@ test('an admin approves a balance request with a reason; the merchant subscribes
     await expect(request).toContainText('750.00 GBP');
     await request.getByRole('button', { name: 'Approve' }).click();
     await expect(request.locator('.field-error')).toContainText('Give the reason');
+    // Only the request submitted shows the message, not every pending one.
+    await expect(admin.locator('[data-testid="pending-balance"] .field-error', { hasText: 'Give the reason' })).toHaveCount(1);
     await request.getByLabel('Reason (the merchant sees it)').fill('Treasury alerts agreed with the finance team');
     await request.getByRole('button', { name: 'Approve' }).click();
     await expect(admin.getByTestId('pending-balance').filter({ hasText: business })).toHaveCount(0);

@@ -110,7 +110,7 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 }
 
 /// What the sign-up form sends.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct SignupInput {
     pub business_name: String,
     pub email: String,
@@ -118,11 +118,32 @@ pub struct SignupInput {
 }
 
 /// Sign-up input that passed every rule.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ValidSignup {
     pub business_name: String,
     pub email: Email,
     pub password: String,
+}
+
+// By hand, so that a debug print of a sign-up never holds the password.
+impl std::fmt::Debug for SignupInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupInput")
+            .field("business_name", &self.business_name)
+            .field("email", &self.email)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ValidSignup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidSignup")
+            .field("business_name", &self.business_name)
+            .field("email", &self.email)
+            .field("password", &"***")
+            .finish()
+    }
 }
 
 impl SignupInput {
@@ -180,6 +201,11 @@ mod tests {
             .unwrap();
         assert_eq!(ok.business_name, "Acme Ltd");
         assert_eq!(ok.email.as_str(), "ops@acme.example");
+        let printed = format!(
+            "{ok:?} {:?}",
+            input("Acme", "ops@acme.example", "correct horse battery")
+        );
+        assert!(!printed.contains("horse"), "{printed}");
     }
 
     #[test]

@@ -113,17 +113,19 @@ pub async fn sign_in(
     // so its failures count against one shared key.
     let email_norm = Email::parse(email).map_or_else(|_| String::new(), |e| e.as_str().to_owned());
     let email_key = format!("email:{email_norm}");
-    let address_key = format!("addr:{client_address}");
+    let address_key = format!("addr:{}", address_bucket(client_address));
 
-    let (email_failures, email_reopens) =
-        throttle::failures(db, &email_key, now, policy.window_ms).await?;
-    let (addr_failures, addr_reopens) =
-        throttle::failures(db, &address_key, now, policy.window_ms).await?;
+    // Counted before the password is checked: a burst of guesses sent at
+    // once gets no more checks than the same guesses sent one by one.
+    let (email_attempts, email_reopens) =
+        throttle::count_attempt(db, &email_key, now, policy.window_ms).await?;
+    let (addr_attempts, addr_reopens) =
+        throttle::count_attempt(db, &address_key, now, policy.window_ms).await?;
     let mut blocked_until = None;
-    if email_failures >= policy.max_failures_per_email {
+    if email_attempts > policy.max_failures_per_email {
         blocked_until = Some(email_reopens);
     }
-    if addr_failures >= policy.max_failures_per_address {
+    if addr_attempts > policy.max_failures_per_address {
         blocked_until = Some(blocked_until.map_or(addr_reopens, |t: Millis| t.max(addr_reopens)));
     }
     if let Some(until) = blocked_until {
@@ -142,13 +144,26 @@ pub async fn sign_in(
     match credentials {
         Some(credentials) if ok => {
             throttle::clear(db, &email_key).await?;
+            throttle::uncount(db, &address_key).await?;
             Ok(credentials.account)
         }
-        _ => {
-            throttle::record_failure(db, &email_key, now, policy.window_ms).await?;
-            throttle::record_failure(db, &address_key, now, policy.window_ms).await?;
-            Err(Error::InvalidCredentials)
+        _ => Err(Error::InvalidCredentials),
+    }
+}
+
+/// What a client address is counted under: an IPv4 address alone, an IPv6
+/// one by its /64 (one customer's network hands out a whole /64), anything
+/// else as given.
+fn address_bucket(client_address: &str) -> String {
+    match client_address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        _ => client_address.to_owned(),
     }
 }
 

@@ -91,10 +91,20 @@ pub struct ApiKey {
 }
 
 /// A key just created: `secret` is the whole key, shown this once.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedKey {
     pub key: ApiKey,
     pub secret: String,
+}
+
+// By hand, so that a debug print of a new key never holds the key itself.
+impl std::fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKey")
+            .field("key", &self.key)
+            .field("secret", &"***")
+            .finish()
+    }
 }
 
 /// Who an accepted key speaks for.

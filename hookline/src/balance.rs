@@ -384,6 +384,18 @@ mod ops {
         rearm_percent: u32,
     ) -> Result<super::Observed> {
         use super::Observed;
+        // Checked whether or not this snapshot warns, so a bad one is
+        // refused the same way every time, not only on the day it crosses.
+        if let Some(problem) = snapshot
+            .balance_id
+            .as_deref()
+            .and_then(crate::events::id_problem)
+        {
+            return Err(Error::Validation(FieldErrors::single(
+                "balance_id",
+                problem,
+            )));
+        }
         if !crate::store::events::merchant_exists(db, &snapshot.merchant_id).await? {
             return Err(Error::Validation(FieldErrors::single(
                 "merchant_id",
@@ -403,9 +415,23 @@ mod ops {
             snapshot.currency.as_str(),
         );
         let rearm_at = threshold.value + threshold.value.abs() * i64::from(rearm_percent) / 100;
+        // The warning this snapshot would send, and the key it is stored
+        // under: both kept with the disarmed watch until the event is stored.
+        let at = crate::events::Timestamp::from_unix_ms(now);
+        let data = serde_json::json!({
+            "balance_id": snapshot.balance_id.clone().unwrap_or_else(|| format!("bal_{}_{}", mode, currency.to_lowercase())),
+            "available": { "value": snapshot.available, "currency": currency },
+            "threshold": { "value": threshold.value, "currency": threshold.currency.as_str() },
+            "response": { "code": "below_threshold", "message": "Available balance is below your threshold" },
+            "observed_at": at.as_str(),
+        })
+        .to_string();
+        // Unique to this crossing (two crossings can share a millisecond).
+        let key = format!("balance-warning:{}", crate::ids::event_id());
         // Exactly one caller flips the state, so concurrent snapshots on
-        // several nodes warn once.
-        let (warn, rearm, armed) = on_db!(db, |pool| {
+        // several nodes warn once. A watch that still owes a warning is not
+        // re-armed until the warning is stored.
+        let (warn, rearm, armed, owed) = on_db!(db, |pool| {
             sqlx::query(
                 "INSERT INTO balance_watch (merchant_id, mode, currency, armed, last_available, updated_ms) \
                  VALUES ($1, $2, $3, TRUE, $4, $5) ON CONFLICT (merchant_id, mode, currency) DO NOTHING",
@@ -418,7 +444,8 @@ mod ops {
             .execute(pool)
             .await?;
             let warn = sqlx::query(
-                "UPDATE balance_watch SET armed = FALSE, last_available = $4, updated_ms = $5 \
+                "UPDATE balance_watch SET armed = FALSE, last_available = $4, updated_ms = $5, \
+                   owed_data = $7, owed_key = $8 \
                  WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND armed AND $4 < $6",
             )
             .bind(merchant)
@@ -427,6 +454,8 @@ mod ops {
             .bind(snapshot.available)
             .bind(now)
             .bind(threshold.value)
+            .bind(&data)
+            .bind(&key)
             .execute(pool)
             .await?
             .rows_affected()
@@ -434,7 +463,8 @@ mod ops {
             let rearm = !warn
                 && sqlx::query(
                     "UPDATE balance_watch SET armed = TRUE, last_available = $4, updated_ms = $5 \
-                     WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND NOT armed AND $4 >= $6",
+                     WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND NOT armed AND $4 >= $6 \
+                       AND owed_key IS NULL",
                 )
                 .bind(merchant)
                 .bind(mode)
@@ -446,57 +476,52 @@ mod ops {
                 .await?
                 .rows_affected()
                     == 1;
-            let armed = sqlx::query_scalar::<_, bool>(
-                "SELECT armed FROM balance_watch WHERE merchant_id = $1 AND mode = $2 AND currency = $3",
+            let (armed, owed_data, owed_key) = sqlx::query_as::<_, (bool, Option<String>, Option<String>)>(
+                "SELECT armed, owed_data, owed_key FROM balance_watch WHERE merchant_id = $1 AND mode = $2 AND currency = $3",
             )
             .bind(merchant)
             .bind(mode)
             .bind(currency)
             .fetch_one(pool)
             .await?;
-            (warn, rearm, armed)
+            (warn, rearm, armed, owed_data.zip(owed_key))
         });
         if rearm {
             return Ok(Observed::Rearmed);
         }
-        if !warn {
+        // What this snapshot disarmed, or what an earlier one disarmed and
+        // could not store (the database failed in between).
+        let Some((data, key)) = owed else {
             return Ok(Observed::Unchanged { armed });
+        };
+        if !warn {
+            tracing::info!(merchant_id = %merchant, currency, "sending a balance warning an earlier snapshot owed");
         }
-        let at = crate::events::Timestamp::from_unix_ms(now);
-        let data = serde_json::json!({
-            "balance_id": snapshot.balance_id.clone().unwrap_or_else(|| format!("bal_{}_{}", mode, currency.to_lowercase())),
-            "available": { "value": snapshot.available, "currency": currency },
-            "threshold": { "value": threshold.value, "currency": threshold.currency.as_str() },
-            "response": { "code": "below_threshold", "message": "Available balance is below your threshold" },
-            "observed_at": at.as_str(),
-        });
         let input = crate::ingest::PublishInput {
             merchant_id: merchant.to_owned(),
             mode: mode.to_owned(),
             event_type: crate::events::EventType::BalanceThresholdWarning
                 .as_str()
                 .to_owned(),
-            data,
+            data: serde_json::from_str(&data)
+                .map_err(|e| Error::Internal(format!("owed balance warning: {e}")))?,
         };
-        match crate::ingest::publish(db, clock, &input, None).await {
-            Ok(published) => Ok(Observed::Warned {
-                event_id: published.event.id,
-            }),
-            Err(e) => {
-                // Not sent: arm again so the platform's retry of this snapshot warns.
-                on_db!(db, |pool| {
-                    sqlx::query(
-                        "UPDATE balance_watch SET armed = TRUE WHERE merchant_id = $1 AND mode = $2 AND currency = $3",
-                    )
-                    .bind(merchant)
-                    .bind(mode)
-                    .bind(currency)
-                    .execute(pool)
-                    .await?;
-                });
-                Err(e)
-            }
-        }
+        let published = crate::ingest::publish(db, clock, &input, Some(&key)).await?;
+        on_db!(db, |pool| {
+            sqlx::query(
+                "UPDATE balance_watch SET owed_data = NULL, owed_key = NULL \
+                 WHERE merchant_id = $1 AND mode = $2 AND currency = $3 AND owed_key = $4",
+            )
+            .bind(merchant)
+            .bind(mode)
+            .bind(currency)
+            .bind(&key)
+            .execute(pool)
+            .await?;
+        });
+        Ok(Observed::Warned {
+            event_id: published.event.id,
+        })
     }
 
     /// Whether the merchant may subscribe to `balance.threshold_warning` in `mode`.

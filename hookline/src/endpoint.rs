@@ -46,7 +46,15 @@ impl EndpointUrl {
         if url.fragment().is_some() {
             return Err("Remove the #fragment: it is never sent to a server.".into());
         }
-        Ok(EndpointUrl(url.to_string()))
+        // Stored (and indexed) as encoded: `é` takes six characters there.
+        let encoded = url.to_string();
+        if encoded.len() > MAX_URL_CHARS {
+            return Err(format!(
+                "A URL has at most {MAX_URL_CHARS} characters once its non-ASCII characters are encoded; this one has {}.",
+                encoded.len()
+            ));
+        }
+        Ok(EndpointUrl(encoded))
     }
 
     pub fn as_str(&self) -> &str {
@@ -395,6 +403,18 @@ mod tests {
             EndpointUrl::parse(&long, false)
                 .unwrap_err()
                 .contains("2048")
+        );
+        // 600 characters typed, 5,400 once encoded.
+        let wide = format!("https://hooks.shop.example/{}", "漢".repeat(600));
+        assert!(
+            EndpointUrl::parse(&wide, false)
+                .unwrap_err()
+                .contains("5427")
+        );
+        let fits = format!("https://hooks.shop.example/{}", "漢".repeat(200));
+        assert_eq!(
+            EndpointUrl::parse(&fits, false).unwrap().as_str().len(),
+            27 + 1800
         );
     }
 

@@ -50,6 +50,9 @@ mod ops {
 
     /// Bodies are kept up to this size.
     pub const MAX_KEPT_BODY: usize = 64 * 1024;
+    /// Headers kept per message, and characters kept of each value.
+    pub const MAX_KEPT_HEADERS: usize = 32;
+    pub const MAX_KEPT_HEADER_VALUE: usize = 1024;
     /// How many messages the portal lists.
     pub const LISTED: i64 = 50;
 
@@ -98,6 +101,26 @@ mod ops {
     pub struct Answer {
         pub status: u16,
         pub verdict: String,
+    }
+
+    /// The headers kept with a message: at most [`MAX_KEPT_HEADERS`], each
+    /// value cut to [`MAX_KEPT_HEADER_VALUE`] characters, the webhook ones first.
+    fn kept_headers(headers: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let (webhook, other): (Vec<_>, Vec<_>) = headers
+            .iter()
+            .partition(|(name, _)| name.starts_with("webhook-"));
+        webhook
+            .into_iter()
+            .chain(other)
+            .take(MAX_KEPT_HEADERS)
+            .map(|(name, value)| {
+                let value = match value.char_indices().nth(MAX_KEPT_HEADER_VALUE) {
+                    Some((cut, _)) => format!("{}…", &value[..cut]),
+                    None => value.clone(),
+                };
+                (name.clone(), value)
+            })
+            .collect()
     }
 
     /// Receives one delivery to `{base}{token}…`. `None` when no inbox has
@@ -163,6 +186,11 @@ mod ops {
                 None,
             ),
         };
+        if status == 400 {
+            // Not a webhook at all: answered, but not kept, so what a stranger
+            // with the URL posts cannot push real deliveries out of the list.
+            return Ok(Some(Answer { status, verdict }));
+        }
         let kept = &body[..body.len().min(MAX_KEPT_BODY)];
         let row = MessageRow {
             id: ids::inbox_message_id(),
@@ -170,7 +198,7 @@ mod ops {
             webhook_id,
             signature_valid: status == 200,
             endpoint_id,
-            headers: serde_json::to_string(headers).unwrap_or_else(|_| "{}".into()),
+            headers: serde_json::to_string(&kept_headers(headers)).unwrap_or_else(|_| "{}".into()),
             body: crate::validation::storable_text(kept),
             status: i64::from(status),
             verdict: verdict.clone(),

@@ -6,6 +6,12 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
 
+/// Hashes and checks running at once. Each holds 19 MiB and a core for tens
+/// of milliseconds; more at once only queue for the same two cores, and a
+/// burst of sign-ups or sign-ins would otherwise take gigabytes (the blocking
+/// pool grows to 512 threads). The rest wait their turn without either.
+static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 fn hasher() -> Argon2<'static> {
     // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
     let params = Params::new(19 * 1024, 2, 1, None).expect("static argon2 parameters are valid");
@@ -13,6 +19,10 @@ fn hasher() -> Argon2<'static> {
 }
 
 pub async fn hash(password: String) -> Result<String> {
+    let _turn = RUNNING
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(format!("password hashing closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         hasher()
@@ -28,6 +38,10 @@ pub async fn hash(password: String) -> Result<String> {
 /// still spends the time of a real check, so an unknown email cannot be told
 /// apart from a wrong password by timing.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
+    let _turn = RUNNING
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(format!("password checking closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
         let (phc, real) = match stored {
             Some(phc) => (phc, true),

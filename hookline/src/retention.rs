@@ -23,6 +23,8 @@ pub struct Purged {
     pub idempotency_keys: u64,
     /// API idempotency answers (after 24 hours) and rate-limit windows (after an hour).
     pub api_rows: u64,
+    /// Sign-in attempt counters whose window closed a day ago or more.
+    pub sign_in_counters: u64,
     /// Statements run (each a batch of at most `batch` rows).
     pub batches: u64,
 }
@@ -30,7 +32,8 @@ pub struct Purged {
 /// Deletes everything about events created before `now - retention`:
 /// attempts, then deliveries, then the events themselves, `batch` rows at a
 /// time until none are left. Held deliveries go too once their event is past
-/// retention. Idempotency keys go after 24 hours, as the ingest API promises.
+/// retention; a delivery being attempted under a lease (and so its event)
+/// stays for the next purge. Idempotency keys go after 24 hours, as the ingest API promises.
 pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Result<Purged> {
     let cutoff = now - retention.as_millis() as i64;
     let mut purged = Purged::default();
@@ -45,13 +48,18 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
                WHERE e.created_ms < $1 AND d.event_id = e.id AND a.delivery_id = d.id LIMIT $2)",
         ),
         (
+            // A delivery some node is attempting right now (its lease runs)
+            // waits for the next purge: its attempt is about to be written
+            // beside it, and must not find it gone.
             "deliveries",
             "DELETE FROM deliveries WHERE id IN (SELECT d.id FROM deliveries d \
-               JOIN events e ON e.id = d.event_id WHERE e.created_ms < $1 LIMIT $2)",
+               JOIN events e ON e.id = d.event_id WHERE e.created_ms < $1 \
+                 AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $3) LIMIT $2)",
         ),
         (
             "events",
-            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_ms < $1 LIMIT $2)",
+            "DELETE FROM events WHERE id IN (SELECT id FROM events v WHERE created_ms < $1 \
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = v.id) LIMIT $2)",
         ),
         (
             "idempotency_keys",
@@ -77,12 +85,13 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
         };
         loop {
             let n = on_db!(db, |pool| {
-                sqlx::query(sql)
-                    .bind(before)
-                    .bind(batch)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
+                let query = sqlx::query(sql).bind(before).bind(batch);
+                let query = if table == "deliveries" {
+                    query.bind(now)
+                } else {
+                    query
+                };
+                query.execute(pool).await?.rows_affected()
             });
             purged.batches += 1;
             match table {
@@ -98,6 +107,17 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
             // Let ingest and delivery in between batches.
             tokio::task::yield_now().await;
         }
+    }
+    // Counters of sign-in attempts for any email anyone typed: kept only
+    // while their window can still refuse an attempt, and a day besides.
+    loop {
+        let n = crate::store::throttle::purge(db, now - 24 * 3600 * 1000, batch).await?;
+        purged.batches += 1;
+        purged.sign_in_counters += n;
+        if n < batch as u64 {
+            break;
+        }
+        tokio::task::yield_now().await;
     }
     Ok(purged)
 }

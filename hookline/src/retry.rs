@@ -15,6 +15,9 @@ pub const DEFAULT_DELAYS: [Duration; 7] = [
     Duration::from_secs(10 * 3600),
 ];
 
+/// The longest single delay a schedule may hold: a year.
+pub const MAX_DELAY: Duration = Duration::from_secs(365 * 86_400);
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetrySchedule {
     /// `delays[i]` is the wait before attempt `i + 2`.
@@ -36,6 +39,16 @@ impl Default for RetrySchedule {
 }
 
 impl RetrySchedule {
+    /// How long after its first attempt a delivery can still be retried:
+    /// every delay stretched by the most jitter adds, or as long as the
+    /// longest `Retry-After` it honours, whichever is longer.
+    pub fn longest_span(&self) -> Duration {
+        self.delays
+            .iter()
+            .map(|d| d.mul_f64(1.0 + self.jitter).max(self.max_retry_after))
+            .sum()
+    }
+
     /// Total attempts, the first included.
     pub fn max_attempts(&self) -> usize {
         self.delays.len() + 1
@@ -74,13 +87,19 @@ impl RetrySchedule {
                 let n: u64 = number
                     .parse()
                     .map_err(|_| format!("`{item}` is not a number with a unit (s, m, h)"))?;
-                let secs = match unit {
-                    "s" => n,
-                    "m" => n * 60,
-                    "h" => n * 3600,
+                let unit_secs = match unit {
+                    "s" => 1,
+                    "m" => 60,
+                    "h" => 3600,
                     _ => return Err(format!("`{item}` needs a unit: s, m or h")),
                 };
-                Ok(Duration::from_secs(secs))
+                match n.checked_mul(unit_secs) {
+                    Some(secs) if secs <= MAX_DELAY.as_secs() => Ok(Duration::from_secs(secs)),
+                    _ => Err(format!(
+                        "`{item}` is longer than {} days",
+                        MAX_DELAY.as_secs() / 86_400
+                    )),
+                }
             })
             .collect()
     }
@@ -141,5 +160,10 @@ mod tests {
         assert!(RetrySchedule::parse_delays("5").is_err());
         assert!(RetrySchedule::parse_delays("5d").is_err());
         assert!(RetrySchedule::parse_delays("x5s").is_err());
+        assert!(RetrySchedule::parse_delays("6000000000000000h").is_err());
+        assert!(RetrySchedule::parse_delays("8761h").is_err());
+        // Five delays up to the 6 h Retry-After cap, then 10 h + 20 % twice.
+        let span = RetrySchedule::default().longest_span().as_secs_f64();
+        assert_eq!(span.round() as u64, 54 * 3600);
     }
 }

@@ -25,6 +25,17 @@ pub fn format_input(ms: i64) -> String {
     )
 }
 
+/// [`format_input`] with the seconds when there are any (`2026-11-28T14:05:30`),
+/// for a value that must read back as the same second.
+pub fn format_input_exact(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000).rem_euclid(60);
+    if seconds == 0 {
+        format_input(ms)
+    } else {
+        format!("{}:{seconds:02}", format_input(ms))
+    }
+}
+
 /// Reads `2026-11-28T14:05` (seconds and a trailing `Z` allowed) as UTC milliseconds.
 pub fn parse_input(raw: &str) -> Option<i64> {
     // RFC 3339 in UTC (`…Z`) reads the same.
@@ -84,7 +95,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_input, format_utc, parse_input};
+    use super::{format_input, format_input_exact, format_utc, parse_input};
 
     #[test]
     fn formats_known_instants() {
@@ -100,6 +111,10 @@ mod tests {
             assert_eq!(parse_input(&format_input(ms)), Some(ms));
         }
         assert_eq!(parse_input("2026-11-28T03:05:30"), Some(1_795_835_130_000));
+        for ms in [1_795_835_100_000, 1_795_835_130_000, -1_000] {
+            assert_eq!(parse_input(&format_input_exact(ms)), Some(ms));
+        }
+        assert_eq!(format_input_exact(1_795_835_130_000), "2026-11-28T03:05:30");
         for bad in [
             "",
             "2026-11-28",

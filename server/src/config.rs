@@ -522,6 +522,24 @@ impl Settings {
             ));
         }
 
+        // A retry still due when its event is purged would vanish without
+        // ever being marked failed.
+        let span = RetrySchedule {
+            delays: delivery.retry_delays.clone(),
+            ..RetrySchedule::default()
+        }
+        .longest_span();
+        if delivery.retention <= span {
+            return Err(bad(
+                S_RETENTION,
+                format!(
+                    "{} days must be longer than the retry schedule can take ({} hours with jitter and Retry-After)",
+                    delivery.retention.as_secs() / 86_400,
+                    span.as_secs().div_ceil(3600)
+                ),
+            ));
+        }
+
         Ok(Settings {
             database_url: Secret::new(database_url),
             listen,
@@ -695,6 +713,24 @@ mod tests {
         );
         assert_eq!(s.delivery.egress_ips.len(), 2);
         assert_eq!(s.delivery.source_address, Some([127, 0, 0, 1].into()));
+        // A day of retention is enough for a short schedule (12 h at most
+        // with Retry-After), not for the default one (54 h).
+        let short = SettingsArgs {
+            retry_schedule: Some("1s, 1m".into()),
+            retention_days: Some(1),
+            ..args()
+        };
+        assert!(Settings::merge(short, FileSettings::default()).is_ok());
+        let Err(e) = Settings::merge(
+            SettingsArgs {
+                retention_days: Some(2),
+                ..args()
+            },
+            FileSettings::default(),
+        ) else {
+            panic!("two days is shorter than the default schedule");
+        };
+        assert!(e.to_string().contains("54 hours"), "{e}");
     }
 
     #[test]
@@ -818,6 +854,13 @@ mod tests {
             (
                 SettingsArgs {
                     retention_days: Some(0),
+                    ..args()
+                },
+                "HOOKLINE_RETENTION_DAYS",
+            ),
+            (
+                SettingsArgs {
+                    retention_days: Some(2),
                     ..args()
                 },
                 "HOOKLINE_RETENTION_DAYS",

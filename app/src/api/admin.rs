@@ -209,18 +209,58 @@ pub async fn admin_resend_event(
     #[server(default)] reason: String,
 ) -> Result<u64, AppError> {
     use crate::state::{portal_state, require_admin};
+    use hookline::FieldErrors;
     let admin = require_admin().await?;
     let state = portal_state()?;
-    let reason = required_reason(&reason)?;
-    let mode = hookline::logs::ops::mode_of(&state.db, &merchant_id, &event_id).await?;
+    // Both fields are checked before anything is done, each message beside its own.
+    let mut errors = FieldErrors::new();
+    let reason = reason.trim();
+    if let Some(problem) = reason_problem(
+        reason,
+        "Give the reason; it goes in the merchant's audit log.",
+    ) {
+        errors.add("reason", problem);
+    }
+    let event_id = event_id.trim();
+    let mode = if event_id.is_empty() {
+        errors.add("event_id", "Enter the id of the event to resend (evt_…).");
+        None
+    } else {
+        match hookline::logs::ops::mode_of(&state.db, &merchant_id, event_id).await {
+            Ok(mode) => Some(mode),
+            Err(hookline::Error::NotFound) => {
+                errors.add("event_id", "This merchant has no event with this id.");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let Some(mode) = mode.filter(|_| errors.is_empty()) else {
+        return Err(AppError::validation(errors));
+    };
     let actor = crate::state::actor(&admin).await;
     let who = hookline::service::Merchant {
         id: &merchant_id,
         mode,
         actor: &actor,
     };
-    let queued = state.services().resend(&who, &event_id, &reason).await?;
-    Ok(queued)
+    // The merchant's own page shows the event's refusals as a whole; here
+    // they belong to the field that named the event.
+    match state.services().resend(&who, event_id, reason).await {
+        Err(hookline::Error::Validation(fields)) => Err(AppError::validation(FieldErrors(
+            fields
+                .0
+                .into_iter()
+                .map(|mut f| {
+                    if f.field == "event" {
+                        f.field = "event_id".to_owned();
+                    }
+                    f
+                })
+                .collect(),
+        ))),
+        other => Ok(other?),
+    }
 }
 
 /// Enables one of the merchant's endpoints (an auto-disabled one, say),

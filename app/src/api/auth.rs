@@ -94,10 +94,10 @@ pub async fn login(
         Ok(account) => account,
         Err(err) => {
             tracing::info!(client = %address, outcome = %err, "sign-in refused");
-            if matches!(
-                err,
-                hookline::Error::InvalidCredentials | hookline::Error::Throttled { .. }
-            ) {
+            // Only refusals whose password was checked are audited: the
+            // throttled ones after them cost an attacker nothing and would
+            // bury the merchant's log.
+            if matches!(err, hookline::Error::InvalidCredentials) {
                 record_failed_sign_in(&state, &email, &address, &err).await?;
             }
             return Err(err.into());
@@ -127,6 +127,11 @@ pub async fn login(
     })
 }
 
+/// What the audit log shows as the email of a failed sign-in whose email
+/// box held something else.
+#[cfg(feature = "ssr")]
+const NOT_AN_EMAIL: &str = "(not an email address)";
+
 /// A failed sign-in goes in the audit log of the merchant whose email was
 /// typed, if there is one.
 #[cfg(feature = "ssr")]
@@ -137,17 +142,14 @@ async fn record_failed_sign_in(
     err: &hookline::Error,
 ) -> Result<(), AppError> {
     let typed = email.trim().to_lowercase();
-    // What cannot be an address belongs to no merchant, and is kept in a
-    // form that can be stored and read: control characters escaped, shortened.
+    // What cannot be an address belongs to no merchant, and is not kept:
+    // it is as likely a password typed into the wrong box.
     let (merchant_id, typed) = match hookline::account::Email::parse(&typed) {
         Ok(_) => {
             let found = hookline::store::accounts::find_credentials(&state.db, &typed).await?;
             (found.and_then(|c| c.account.merchant_id), typed)
         }
-        Err(_) => (
-            None,
-            hookline::validation::excerpt(&typed.escape_debug().to_string()),
-        ),
+        Err(_) => (None, NOT_AN_EMAIL.to_owned()),
     };
     let actor = hookline::audit::Actor {
         role: "visitor",

@@ -1,7 +1,7 @@
 //! The audit log as a table with its filters (kept in the URL), shared by
 //! the merchant's page and the onboarding team's.
 
-use crate::components::form::FieldMessage;
+use crate::components::form::filter_field;
 use crate::components::gate::encode_component;
 use crate::error::AppError;
 use hookline::audit::{Action, AuditEntry, AuditQuery};
@@ -31,25 +31,6 @@ pub fn query_string(q: &AuditQuery) -> String {
 
 fn label(action: &str) -> String {
     Action::parse(action).map_or_else(|| action.to_owned(), |a| a.label().to_owned())
-}
-
-/// One filter: its label, its control (which points `aria-describedby` at
-/// `{id}-message`) and the server's message for it.
-fn filter_field(
-    id: &'static str,
-    label: &'static str,
-    error: Option<String>,
-    control: impl IntoView,
-) -> impl IntoView {
-    let message_id = format!("{id}-message");
-    let bad = error.is_some();
-    view! {
-        <div class="field" class:has-error=bad>
-            <label for=id>{label}</label>
-            {control}
-            <FieldMessage id=message_id error=Signal::stored(error)/>
-        </div>
-    }
 }
 
 #[component]

@@ -54,6 +54,25 @@ pub fn FieldMessage(
     }
 }
 
+/// One filter: its label, its control (which points `aria-describedby` at
+/// `{id}-message`) and the server's message for it.
+pub fn filter_field(
+    id: &'static str,
+    label: &'static str,
+    error: Option<String>,
+    control: impl IntoView,
+) -> impl IntoView {
+    let message_id = format!("{id}-message");
+    let bad = error.is_some();
+    view! {
+        <div class="field" class:has-error=bad>
+            <label for=id>{label}</label>
+            {control}
+            <FieldMessage id=message_id error=Signal::stored(error)/>
+        </div>
+    }
+}
+
 /// A labelled input.
 #[component]
 pub fn Field(

@@ -4,7 +4,7 @@
 
 use crate::UserResource;
 use crate::api::logs::{LogView, Recover, RecoverPreview, delivery_log};
-use crate::components::form::{Answer, FieldMessage, field_error, form_error};
+use crate::components::form::{Answer, FieldMessage, field_error, filter_field, form_error};
 use crate::components::gate::{ErrorPanel, Loading, encode_component, gate};
 use hookline::Role;
 use hookline::events::EventType;
@@ -137,62 +137,45 @@ pub fn Filters(
         .into_iter()
         .map(|s| view! { <option value=s.as_str() selected=s.as_str() == query.status>{s.label()}</option> })
         .collect_view();
-    let (from_error, to_error, type_error, status_error) = (
-        field("from"),
-        field("to"),
-        field("event_type"),
-        field("status"),
-    );
-    let (search_error, endpoint_error) = (field("search"), field("endpoint"));
-    let (from_bad, to_bad, type_bad, status_bad, search_bad, endpoint_bad) = (
-        from_error.is_some(),
-        to_error.is_some(),
-        type_error.is_some(),
-        status_error.is_some(),
-        search_error.is_some(),
-        endpoint_error.is_some(),
-    );
+    let invalid = |name: &str| {
+        if field(name).is_some() {
+            "true"
+        } else {
+            "false"
+        }
+    };
     view! {
         <form method="get" action=action class="filters" role="search" aria-label="Filter deliveries">
-            <div class="field" class:has-error=search_bad>
-                <label for="filter-search">"Event or transaction id"</label>
-                <input id="filter-search" type="search" name="search" value=query.search.clone() placeholder="evt_… or txn_…" aria-describedby="filter-search-message"/>
-                <FieldMessage id="filter-search-message".into() error=Signal::stored(search_error)/>
-            </div>
-            <div class="field" class:has-error=endpoint_bad>
-                <label for="filter-endpoint">"Endpoint"</label>
-                <select id="filter-endpoint" name="endpoint">
+            {filter_field("filter-search", "Event or transaction id", field("search"), view! {
+                <input id="filter-search" type="search" name="search" value=query.search.clone() placeholder="evt_… or txn_…"
+                    aria-invalid=invalid("search") aria-describedby="filter-search-message"/>
+            })}
+            {filter_field("filter-endpoint", "Endpoint", field("endpoint"), view! {
+                <select id="filter-endpoint" name="endpoint" aria-invalid=invalid("endpoint") aria-describedby="filter-endpoint-message">
                     <option value="">"All endpoints"</option>
                     {endpoint_options}
                 </select>
-                <FieldMessage id="filter-endpoint-message".into() error=Signal::stored(endpoint_error)/>
-            </div>
-            <div class="field" class:has-error=type_bad>
-                <label for="filter-type">"Event type"</label>
-                <select id="filter-type" name="event_type">
+            })}
+            {filter_field("filter-type", "Event type", field("event_type"), view! {
+                <select id="filter-type" name="event_type" aria-invalid=invalid("event_type") aria-describedby="filter-type-message">
                     <option value="">"All types"</option>
                     {type_options}
                 </select>
-                <FieldMessage id="filter-type-message".into() error=Signal::stored(type_error)/>
-            </div>
-            <div class="field" class:has-error=status_bad>
-                <label for="filter-status">"Status"</label>
-                <select id="filter-status" name="status">
+            })}
+            {filter_field("filter-status", "Status", field("status"), view! {
+                <select id="filter-status" name="status" aria-invalid=invalid("status") aria-describedby="filter-status-message">
                     <option value="">"Any status"</option>
                     {status_options}
                 </select>
-                <FieldMessage id="filter-status-message".into() error=Signal::stored(status_error)/>
-            </div>
-            <div class="field" class:has-error=from_bad>
-                <label for="filter-from">"From (UTC)"</label>
-                <input id="filter-from" type="datetime-local" name="from" value=query.from.clone() aria-describedby="filter-from-message"/>
-                <FieldMessage id="filter-from-message".into() error=Signal::stored(from_error)/>
-            </div>
-            <div class="field" class:has-error=to_bad>
-                <label for="filter-to">"To (UTC)"</label>
-                <input id="filter-to" type="datetime-local" name="to" value=query.to.clone() aria-describedby="filter-to-message"/>
-                <FieldMessage id="filter-to-message".into() error=Signal::stored(to_error)/>
-            </div>
+            })}
+            {filter_field("filter-from", "From (UTC)", field("from"), view! {
+                <input id="filter-from" type="datetime-local" name="from" value=query.from.clone()
+                    aria-invalid=invalid("from") aria-describedby="filter-from-message"/>
+            })}
+            {filter_field("filter-to", "To (UTC)", field("to"), view! {
+                <input id="filter-to" type="datetime-local" name="to" value=query.to.clone()
+                    aria-invalid=invalid("to") aria-describedby="filter-to-message"/>
+            })}
             <div class="filter-actions">
                 <button type="submit" class="button">"Apply filters"</button>
                 <a class="button button-quiet" href=clear>"Clear"</a>
@@ -371,7 +354,7 @@ fn RecoverConfirm(
     recover: ServerAction<Recover>,
     done: Answer<RecoverPlan>,
 ) -> impl IntoView {
-    use hookline::time::format_input;
+    use hookline::time::format_input_exact;
     let summary = if plan.failed == 0 {
         format!("No failed events to {} in that range.", plan.endpoint_url)
     } else if plan.failed > plan.to_send {
@@ -391,8 +374,8 @@ fn RecoverConfirm(
             {(plan.failed > 0).then(|| view! {
                 <ActionForm action=recover attr:class="form form-inline">
                     <input type="hidden" name="input[endpoint]" value=plan.endpoint_id.clone()/>
-                    <input type="hidden" name="input[from]" value=format_input(plan.from_ms)/>
-                    <input type="hidden" name="input[to]" value=format_input(plan.to_ms)/>
+                    <input type="hidden" name="input[from]" value=format_input_exact(plan.from_ms)/>
+                    <input type="hidden" name="input[to]" value=format_input_exact(plan.to_ms)/>
                     <button type="submit" class="button" disabled=move || recover.pending().get()>
                         {format!("Resend {} event(s)", plan.to_send)}
                     </button>

@@ -114,6 +114,20 @@ pub enum EventData {
 
 pub const MAX_ID_CHARS: usize = 255;
 
+/// What is wrong with an identifier from the platform (a transaction,
+/// payout, refund, request or balance id), if anything.
+pub fn id_problem(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        Some("must not be empty".to_owned())
+    } else if value.chars().count() > MAX_ID_CHARS {
+        Some(format!("must be at most {MAX_ID_CHARS} characters"))
+    } else if crate::validation::has_control_character(value, false) {
+        Some("must not contain control characters".to_owned())
+    } else {
+        None
+    }
+}
+
 impl EventData {
     /// Reads `value` as the data of `event_type`. Problems name the field by
     /// its path under `data`, e.g. `data.amount.currency`.
@@ -149,12 +163,8 @@ impl EventData {
     fn check(&self, event_type: EventType) -> Result<(), FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut id = |field: &str, value: &str| {
-            if value.trim().is_empty() {
-                errors.add(field, "must not be empty");
-            } else if value.chars().count() > MAX_ID_CHARS {
-                errors.add(field, format!("must be at most {MAX_ID_CHARS} characters"));
-            } else if crate::validation::has_control_character(value, false) {
-                errors.add(field, "must not contain control characters");
+            if let Some(problem) = id_problem(value) {
+                errors.add(field, problem);
             }
         };
         match self {

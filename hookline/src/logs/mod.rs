@@ -64,9 +64,11 @@ impl DeliveryState {
 }
 
 /// The delivery log's filters, as they appear in the page's URL. Empty
-/// strings mean "any".
+/// strings mean "any"; a filter it does not know (a misspelt `endpont`) is
+/// refused rather than quietly widening the list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "runtime", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
 pub struct LogQuery {
     #[serde(default)]
     pub endpoint: String,

@@ -382,18 +382,38 @@ impl Db {
     }
 }
 
-/// A database URL with any password replaced, safe for logs and errors.
+/// A database URL with any password replaced, safe for logs and errors:
+/// the one in the user info (which ends at the authority's last `@`, as a
+/// password may hold an `@` of its own) and any `password` query option.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_owned(),
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    let path = match path.split_once('?') {
+        Some((before, query)) => {
+            let options: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{before}?{}", options.join("&"))
+        }
+        None => path.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}")
 }
 
 #[cfg(test)]
@@ -408,6 +428,22 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://app@db/h"), "postgres://app@db/h");
         assert_eq!(redact_url("sqlite://data/h.db"), "sqlite://data/h.db");
+        assert_eq!(
+            redact_url("postgres://app:p@ss@db:5432/h"),
+            "postgres://app:***@db:5432/h"
+        );
+        assert_eq!(
+            redact_url("postgres://db/h?user=app&password=s3cret&sslmode=require"),
+            "postgres://db/h?user=app&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/h?sslmode=require#a@b"),
+            "postgres://app@db/h?sslmode=require#a@b"
+        );
+        assert_eq!(
+            redact_url("sqlite://h.db?mode=rwc"),
+            "sqlite://h.db?mode=rwc"
+        );
     }
 
     #[test]

@@ -102,6 +102,43 @@ backend_tests! {
         assert!(matches!(err, Error::Throttled { .. }));
         // Another address is not affected.
         accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "192.0.2.8").await.unwrap();
+        // IPv6 addresses count by their /64: a client holds the whole of one.
+        for i in 0..4 {
+            let email = format!("guess{i}@acme.example");
+            let address = format!("2001:db8:1:2::{i:x}");
+            accounts::sign_in(&t.db, &*clock, policy, &email, "whatever whatever", &address).await.unwrap_err();
+        }
+        let err = accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "2001:db8:1:2:ffff::9").await.unwrap_err();
+        assert!(matches!(err, Error::Throttled { .. }));
+        accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "2001:db8:1:3::1").await.unwrap();
+    }
+
+    async fn guesses_sent_at_once_get_no_more_checks_than_one_by_one(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 3, max_failures_per_address: 100 };
+        let guesses: Vec<_> = (0..20).map(|i| {
+            let (db, clock) = (t.db.clone(), clock.clone());
+            tokio::spawn(async move {
+                accounts::sign_in(&db, &*clock, policy, "ops@acme.example", &format!("guess number {i}"), "198.51.100.4").await
+            })
+        }).collect();
+        let mut checked = 0;
+        for guess in guesses {
+            match guess.await.unwrap() {
+                Err(Error::InvalidCredentials) => checked += 1,
+                Err(Error::Throttled { .. }) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(checked, 3, "only as many passwords are checked as the limit allows");
+        // A successful sign-in does not count against its address.
+        let policy = ThrottlePolicy { max_failures_per_email: 100, max_failures_per_address: 2, ..policy };
+        clock.advance(Duration::from_secs(61));
+        for _ in 0..5 {
+            accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "198.51.100.5").await.unwrap();
+        }
     }
 
     async fn admins_have_no_merchant_and_unique_email(backend) {

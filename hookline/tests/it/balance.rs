@@ -1,8 +1,9 @@
 use crate::endpoints::merchant;
 use hookline::Error;
 use hookline::backend_tests;
-use hookline::balance::{self, BalanceRequestInput, RequestStatus};
+use hookline::balance::{self, BalanceRequestInput, Observed, RequestStatus, Snapshot};
 use hookline::clock::ManualClock;
+use hookline::events::Currency;
 use hookline::mode::Mode;
 
 fn asking(threshold: &str, currency: &str) -> BalanceRequestInput {
@@ -12,7 +13,64 @@ fn asking(threshold: &str, currency: &str) -> BalanceRequestInput {
     }
 }
 
+fn snapshot(merchant_id: &str, available: i64) -> Snapshot {
+    Snapshot {
+        merchant_id: merchant_id.to_owned(),
+        mode: Mode::Live,
+        currency: Currency::parse("EUR").unwrap(),
+        available,
+        balance_id: None,
+    }
+}
+
+/// The watch as a failure between its disarm and the warning's storing
+/// leaves it: disarmed, owing the warning under `key`.
+async fn owe(db: &hookline::store::Db, merchant_id: &str, key: &str) {
+    let data = serde_json::json!({
+        "balance_id": "bal_live_eur",
+        "available": { "value": 40_000, "currency": "EUR" },
+        "threshold": { "value": 50_000, "currency": "EUR" },
+        "response": { "code": "below_threshold", "message": "Available balance is below your threshold" },
+        "observed_at": "2026-11-28T14:05:00Z",
+    });
+    hookline::on_db!(db, |pool| {
+        sqlx::query("UPDATE balance_watch SET armed = FALSE, owed_data = $1, owed_key = $2 WHERE merchant_id = $3")
+            .bind(data.to_string())
+            .bind(key)
+            .bind(merchant_id)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+}
+
 backend_tests! {
+    async fn a_warning_a_failure_interrupted_is_sent_by_the_next_snapshot(backend) {
+        let t = hookline::testing::TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "treasury@acme.example").await;
+        let req = balance::request(&t.db, &*clock, &acme, Mode::Live, &asking("500.00", "EUR")).await.unwrap();
+        balance::decide(&t.db, &*clock, &req.id, true, "ok").await.unwrap();
+        assert_eq!(balance::observe(&t.db, &*clock, &snapshot(&acme, 60_000), 10).await.unwrap(), Observed::Unchanged { armed: true });
+
+        // The database failed after the disarm: the platform's next snapshot,
+        // even one back above the re-arm line, sends the warning first.
+        owe(&t.db, &acme, "balance-warning:test:1").await;
+        let Observed::Warned { event_id } = balance::observe(&t.db, &*clock, &snapshot(&acme, 70_000), 10).await.unwrap() else { panic!("owed warning") };
+        let (event, _) = hookline::store::logs::event(&t.db, &acme, &event_id).await.unwrap().unwrap();
+        assert_eq!(event.event_type, "balance.threshold_warning");
+        assert!(event.data.contains("40000"), "the crossing's own figures: {}", event.data);
+        assert_eq!(balance::observe(&t.db, &*clock, &snapshot(&acme, 70_000), 10).await.unwrap(), Observed::Rearmed);
+
+        // Stored, but the failure came before the watch heard: sent again
+        // under the same key, it is the same event, not a second one.
+        owe(&t.db, &acme, "balance-warning:test:1").await;
+        let again = balance::observe(&t.db, &*clock, &snapshot(&acme, 45_000), 10).await.unwrap();
+        assert_eq!(again, Observed::Warned { event_id: event_id.clone() });
+        assert_eq!(hookline::store::events::count_for_merchant(&t.db, &acme).await.unwrap(), 1);
+        assert_eq!(balance::observe(&t.db, &*clock, &snapshot(&acme, 45_000), 10).await.unwrap(), Observed::Unchanged { armed: false });
+    }
+
     async fn balance_warnings_are_requested_then_decided(backend) {
         let t = hookline::testing::TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();

@@ -410,6 +410,12 @@ backend_tests! {
             old.push(publish(&t.db, &*clock, &m).await); // 40 days ago
         }
         d.step().await.unwrap();
+        // One more old event, its delivery claimed by a node that is still
+        // attempting it when the purge runs.
+        let busy = publish(&t.db, &*clock, &m).await;
+        let lease = deliveries::Lease { owner: "node-b".into(), until_ms: now + 60_000 };
+        let claimed = deliveries::claim_due(&t.db, clock.now_ms(), &lease, 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|c| &c.event_id).collect::<Vec<_>>(), vec![&busy]);
         clock.set(now - 29 * day.as_millis() as i64);
         let mut recent = Vec::new();
         for _ in 0..3 {
@@ -425,8 +431,13 @@ backend_tests! {
         api_clock.set(now - 23 * 3_600_000);
         hookline::api_keys::begin_idempotent(&t.db, &*api_clock, "key_r", "new", "h").await.unwrap();
 
+        // Sign-in counters go a day after their window opened.
+        hookline::store::throttle::count_attempt(&t.db, "email:old@x.example", now - 2 * 86_400_000, 900_000).await.unwrap();
+        hookline::store::throttle::count_attempt(&t.db, "email:new@x.example", now - 3_600_000, 900_000).await.unwrap();
+
         let purged = retention::purge(&t.db, now, 30 * day, 2).await.unwrap();
         assert_eq!((purged.events, purged.deliveries, purged.attempts), (5, 5, 5));
+        assert_eq!(purged.sign_in_counters, 1, "{purged:?}");
         assert_eq!(purged.api_rows, 3, "two rate windows and one idempotency answer: {purged:?}");
         assert!(purged.batches >= 9, "2 rows at a time: {purged:?}");
         for id in &old {
@@ -437,8 +448,14 @@ backend_tests! {
             assert!(event_store::get(&t.db, id).await.unwrap().is_some());
             assert_eq!(deliveries::attempts_of(&t.db, &delivery(id, &ep)).await.unwrap().len(), 1);
         }
+        // The leased delivery and its event wait until the attempt is recorded.
+        assert!(event_store::get(&t.db, &busy).await.unwrap().is_some());
         let again = retention::purge(&t.db, now, 30 * day, 2).await.unwrap();
         assert_eq!((again.events, again.deliveries, again.attempts), (0, 0, 0));
+        assert!(deliveries::finish(&t.db, &claimed[0].id, &lease, deliveries::Outcome::Succeeded).await.unwrap());
+        let last = retention::purge(&t.db, now, 30 * day, 2).await.unwrap();
+        assert_eq!((last.events, last.deliveries, last.attempts), (1, 1, 0));
+        assert!(event_store::get(&t.db, &busy).await.unwrap().is_none());
     }
 
     async fn a_dead_endpoint_does_not_slow_the_healthy_ones(backend) {

@@ -72,7 +72,18 @@ backend_tests! {
         tampered.insert("webhook-id".into(), "evt_other".into());
         assert_eq!(receive(tampered, body).await.status, 401);
         let bare = receive(BTreeMap::new(), body).await;
-        assert_eq!(bare.status, 400);
+        assert_eq!(bare.status, 400, "answered, but not kept: it cannot be a webhook");
+        // Oversized headers are kept cut short, the webhook ones first.
+        let mut padded = signed(&[&secret], "evt_4b", now, body);
+        for i in 0..50 {
+            padded.insert(format!("x-pad-{i:02}"), "p".repeat(5000));
+        }
+        assert_eq!(receive(padded, body).await.status, 200);
+        let kept = &inbox::messages(&t.db, &acme).await.unwrap()[0];
+        assert_eq!(kept.webhook_id.as_deref(), Some("evt_4b"));
+        assert_eq!(kept.headers.len(), inbox::MAX_KEPT_HEADERS);
+        assert!(kept.headers.iter().any(|(name, _)| name == "webhook-signature"));
+        assert!(kept.headers.iter().all(|(_, value)| value.chars().count() <= inbox::MAX_KEPT_HEADER_VALUE + 1));
 
         // During a rotation both signatures arrive; either secret verifies.
         endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, &ep.id, GracePeriod::OneHour).await.unwrap();
@@ -85,7 +96,7 @@ backend_tests! {
 
         // The portal lists what arrived, newest first, to its merchant only.
         let listed = inbox::messages(&t.db, &acme).await.unwrap();
-        assert_eq!(listed.len(), 10);
+        assert_eq!(listed.len(), 10, "the bare request is not listed; the padded one is");
         assert_eq!(listed[0].webhook_id.as_deref(), Some("evt_7"));
         assert!(!listed[0].signature_valid);
         let first_ok = listed.iter().find(|m| m.webhook_id.as_deref() == Some("evt_6")).unwrap();
@@ -117,7 +128,12 @@ backend_tests! {
         let token = url.trim_start_matches(BASE);
         for i in 0..(hookline::store::inbox::KEEP + 5) {
             clock.advance(Duration::from_millis(1));
-            let headers = BTreeMap::from([("webhook-id".to_owned(), format!("evt_{i}"))]);
+            // Signed wrongly (there is no endpoint here): refused, but kept.
+            let headers = BTreeMap::from([
+                ("webhook-id".to_owned(), format!("evt_{i}")),
+                ("webhook-timestamp".to_owned(), (clock.now_ms() / 1000).to_string()),
+                ("webhook-signature".to_owned(), "v1,AAAA".to_owned()),
+            ]);
             inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &headers, b"x").await.unwrap().unwrap();
         }
         let kept = hookline::store::inbox::latest(&t.db, &acme, 1000).await.unwrap();

@@ -188,6 +188,19 @@ pub async fn publish_batch(
             (input, item.idempotency_key)
         })
         .collect();
+    // Two events under one key: one of them would be stored and the other
+    // refused (or answered as the first), whichever ran first.
+    let mut keyed: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, (_, key)) in items.iter().enumerate() {
+        if let Some(key) = key
+            && let Some(first) = keyed.insert(key.as_str(), i)
+        {
+            errors.add(
+                &format!("events[{i}].idempotency_key"),
+                format!("is also the key of events[{first}]; give each event its own"),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
@@ -238,7 +251,18 @@ pub async fn publish_batch(
         }
     }
     if let Some(e) = failure {
-        return Err(e.into());
+        let stored = results.iter().filter(|r| r.is_some()).count();
+        let mut problem = Problem::from(e);
+        if stored > 0 {
+            // Not "nothing was stored": the events are written in several
+            // transactions, and the first may have committed.
+            problem.detail = format!(
+                "storage failed partway: {stored} of {} events were stored before it did; \
+                 retry the batch: events with an idempotency_key are not stored twice",
+                results.len()
+            );
+        }
+        return Err(problem);
     }
     if !conflicts.is_empty() {
         let mut problem = Problem::invalid(conflicts);

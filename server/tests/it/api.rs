@@ -317,6 +317,19 @@ backend_tests! {
         let (status, b) = answer(app.api(Method::POST, "/v1/endpoints", &key).header("idempotency-key", "create-orders-hook")
             .json(&json!({"url": "https://other.acme.example/in", "event_types": ["payin.succeeded"]})).send().await.unwrap()).await;
         assert_eq!((status, problem_fields(&b)), (422, vec!["Idempotency-Key".to_owned()]));
+        // A replayed 204 is as bare as the first: no body, so no content type.
+        let admin = app.admin("help@hookline.example").await;
+        let (_, notice) = call(&app, &admin, "admin_publish_notice", &[
+            ("input[title]", "Maintenance"), ("input[body]", "Sunday 02:00 UTC."),
+            ("input[effective_date]", "2027-01-03"), ("input[audience]", "all"),
+        ]).await;
+        let acknowledge = format!("/v1/notices/{}/acknowledge", notice["id"].as_str().unwrap());
+        for replay in [false, true] {
+            let res = app.api(Method::POST, &acknowledge, &key).header("idempotency-key", "ack-maintenance").send().await.unwrap();
+            assert_eq!(res.status(), 204);
+            assert_eq!(res.headers().contains_key("idempotent-replayed"), replay);
+            assert_eq!(res.headers().get("content-type"), None, "replayed: {replay}");
+        }
 
         // 30 requests a minute: the rest wait for the next window.
         let mut last = 0;
@@ -363,6 +376,7 @@ backend_tests! {
             ("/v1/events?limit=99999999999999999999", "limit"),
             ("/v1/deliveries?limit=1&limit=2", "limit"),
             ("/v1/events?limt=5", "limt"),
+            ("/v1/deliveries?endpont=ep_1", "endpont"),
         ];
         for (path, field) in cases {
             let (status, body) = answer(app.api(Method::GET, path, &key).send().await.unwrap()).await;

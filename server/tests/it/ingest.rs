@@ -162,6 +162,13 @@ backend_tests! {
         assert_eq!(res.status(), 422);
         assert_eq!(problem(res).await["errors"][0]["field"], "events[1].mode", "a missing field is named");
         assert_eq!(count_events(&app, &merchant).await, 0, "nothing stored from a refused batch");
+        let mut twice: Vec<Value> = (0..3).map(|_| event(&merchant, EventType::ApiError, now)).collect();
+        twice[0]["idempotency_key"] = json!("same");
+        twice[2]["idempotency_key"] = json!("same");
+        let res = app.publish("/internal/v1/events/batch", &json!({ "events": twice }), None).await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(problem(res).await["errors"][0]["field"], "events[2].idempotency_key", "one key, one event");
+        assert_eq!(count_events(&app, &merchant).await, 0);
 
         let mut items: Vec<Value> = (0..3).map(|_| event(&merchant, EventType::ApiError, now)).collect();
         items[0]["idempotency_key"] = json!("k-0");

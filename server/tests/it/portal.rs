@@ -620,7 +620,7 @@ backend_tests! {
             (49_999, "unchanged"), (55_000, "rearmed"), (40_000, "warned"), (70_000, "rearmed"),
         ] {
             let (status, body) = observe(snapshot(available, "EUR")).await;
-            assert_eq!(status, 200);
+            assert_eq!(status, 200, "{body}");
             assert_eq!(body["outcome"], expected, "at {available}: {body}");
             if expected == "warned" {
                 warnings.push(body["event_id"].as_str().unwrap().to_owned());
@@ -642,6 +642,14 @@ backend_tests! {
         assert_eq!(status, 422);
         let (status, _) = observe(json!({ "merchant_id": acme_id, "mode": "sandbox", "currency": "EUR", "available": 1.5 })).await;
         assert_eq!(status, 422);
+        // A balance id the warning could not carry is refused even when
+        // nothing crosses (70,000 is above the threshold).
+        for balance_id in ["", "  ", "bal\u{1}"] {
+            let (status, body) = observe(json!({ "merchant_id": acme_id, "mode": "sandbox", "currency": "EUR", "available": 70_000, "balance_id": balance_id })).await;
+            assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("balance_id")), "{balance_id:?}: {body}");
+        }
+        let (status, body) = observe(json!({ "merchant_id": acme_id, "mode": "sandbox", "currency": "EUR", "available": 70_000, "balance_id": "bal_acme_eur" })).await;
+        assert_eq!((status, body["outcome"].as_str()), (200, Some("unchanged")), "{body}");
         let res = reqwest::Client::new().post(app.url("/internal/v1/balances")).bearer_auth("wrong").json(&snapshot(1, "EUR")).send().await.unwrap();
         assert_eq!(res.status(), 401);
     }
@@ -671,11 +679,22 @@ backend_tests! {
         assert_eq!((status, fields(&body)), (422, vec!["reason".to_owned()]), "{body}");
         let res = app.login(&app.client(), "ops\0@acme.example", PASSWORD).await;
         assert_eq!(res.status(), 401);
+        // A password typed into the email box is not kept in the audit log.
+        let res = app.login(&app.client(), "Tr0ub4dor&3-horse", PASSWORD).await;
+        assert_eq!(res.status(), 401);
+        let (_, entries) = call(&app, &admin, "admin_audit", &[("query[action]", "sign_in_failed")]).await;
+        let emails: Vec<&str> = entries.as_array().unwrap().iter().map(|e| e["actor_email"].as_str().unwrap()).collect();
+        assert_eq!(emails, vec!["(not an email address)"; 2], "{entries}");
 
         // A server function's body is read only up to its limit.
         let res = app.client().post(app.url("/api/login"))
             .form(&[("email", "x".repeat(2 * 1024 * 1024)), ("password", "x".into())]).send().await.unwrap();
         assert_eq!(res.status(), 413);
+        assert_eq!(crate::harness::error_body(res).await["kind"], "bad_request");
+        // A body that is not even text is the client's mistake too.
+        let res = app.client().post(app.url("/api/login"))
+            .header("content-type", "application/x-www-form-urlencoded").body(vec![0xff_u8, 0xfe]).send().await.unwrap();
+        assert_eq!(res.status(), 400);
         assert_eq!(crate::harness::error_body(res).await["kind"], "bad_request");
 
         // The REST API and the ingest API: a problem document naming the field.
@@ -725,7 +744,9 @@ backend_tests! {
         assert_eq!(status, 422);
         assert_eq!(fields(&body), vec!["reason"]);
         let (status, body) = call(&app, &admin, "admin_resend_event", &[("merchant_id", "mer_other"), ("event_id", &event_id), ("reason", "x")]).await;
-        assert_eq!(status, 404, "the event must be that merchant's: {body}");
+        assert_eq!((status, fields(&body)), (422, vec!["event_id".to_owned()]), "the event must be that merchant's: {body}");
+        let (status, body) = call(&app, &admin, "admin_resend_event", &[("merchant_id", &acme_id), ("event_id", " "), ("reason", "")]).await;
+        assert_eq!((status, fields(&body)), (422, vec!["reason".to_owned(), "event_id".to_owned()]), "both at once: {body}");
         let (status, queued) = call(&app, &admin, "admin_resend_event", &[("merchant_id", &acme_id), ("event_id", &event_id), ("reason", "Merchant fixed its server, asked by phone")]).await;
         assert_eq!((status, queued), (200, json!(1)));
         assert_eq!(app.dispatcher.step().await.unwrap(), 1);

@@ -75,7 +75,7 @@ const SERVER_FNS: &[(&str, Who, Args, u16)] = &[
             ("event_id", "evt_none"),
             ("reason", "asked by phone"),
         ],
-        404,
+        422,
     ),
     (
         "admin_enable_endpoint",

@@ -222,7 +222,7 @@ fn AssistedRecover(
     recover: ServerAction<AdminRecover>,
     done: Answer<RecoverPlan>,
 ) -> impl IntoView {
-    use hookline::time::format_input;
+    use hookline::time::format_input_exact;
     let summary = format!(
         "{} failed event(s) to {} in that range; this recover sends {} over about {} s.",
         plan.failed, plan.endpoint_url, plan.to_send, plan.seconds
@@ -235,8 +235,8 @@ fn AssistedRecover(
                     <input type="hidden" name="merchant_id" value=merchant_id/>
                     <input type="hidden" name="mode" value=mode.as_str()/>
                     <input type="hidden" name="input[endpoint]" value=plan.endpoint_id.clone()/>
-                    <input type="hidden" name="input[from]" value=format_input(plan.from_ms)/>
-                    <input type="hidden" name="input[to]" value=format_input(plan.to_ms)/>
+                    <input type="hidden" name="input[from]" value=format_input_exact(plan.from_ms)/>
+                    <input type="hidden" name="input[to]" value=format_input_exact(plan.to_ms)/>
                     <div class="field" class:has-error=move || field_error(done, "reason").get().is_some()>
                         <label for="recover-reason">"Reason (goes in the merchant's audit log)"</label>
                         <input id="recover-reason" name="reason" aria-describedby="recover-reason-message"/>

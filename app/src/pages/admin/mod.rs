@@ -161,10 +161,23 @@ fn PendingBalances(
     use crate::components::form::{field_error, form_error};
     use hookline::balance::format_money;
     let value = Signal::derive(move || decide.value().get());
+    // The request last submitted: a refused reason shows beside its form
+    // only, not beside every pending request's.
+    let submitted = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(input) = decide.input().get() {
+            submitted.set(Some(input.id));
+        }
+    });
     let items = pending
         .into_iter()
         .map(|p| {
             let reason_id = format!("reason-{}", p.request.id);
+            let mine = p.request.id.clone();
+            let reason_error = move || {
+                let submitted_here = submitted.with(|s| s.as_deref() == Some(mine.as_str()));
+                submitted_here.then(|| field_error(value, "reason").get()).flatten()
+            };
             view! {
                 <article class="delivery" data-testid="pending-balance">
                     <h3>{p.business_name} " " <span class="badge">{p.request.mode.label()}</span></h3>
@@ -178,7 +191,7 @@ fn PendingBalances(
                         <div class="field">
                             <label for=reason_id.clone()>"Reason (the merchant sees it)"</label>
                             <input id=reason_id name="reason"/>
-                            <p class="field-message"><span class="field-error">{move || field_error(value, "reason").get()}</span></p>
+                            <p class="field-message"><span class="field-error">{reason_error}</span></p>
                         </div>
                         <div class="actions">
                             <button type="submit" name="decision" value="approve" class="button">"Approve"</button>
@@ -348,16 +361,17 @@ fn MerchantDetailView(
                 <input type="hidden" name="merchant_id" value=m.id.clone()/>
                 <div class="field">
                     <label for="resend-event">"Event id"</label>
-                    <input id="resend-event" name="event_id"/>
+                    <input id="resend-event" name="event_id" aria-describedby="resend-event-message"/>
+                    <p class="field-message" id="resend-event-message"><span class="field-error">{move || field_error(resend_value, "event_id").get()}</span></p>
                 </div>
                 <div class="field">
                     <label for="resend-reason">"Reason"</label>
-                    <input id="resend-reason" name="reason"/>
-                    <p class="field-message"><span class="field-error">{move || field_error(resend_value, "reason").get()}</span></p>
+                    <input id="resend-reason" name="reason" aria-describedby="resend-reason-message"/>
+                    <p class="field-message" id="resend-reason-message"><span class="field-error">{move || field_error(resend_value, "reason").get()}</span></p>
                 </div>
                 <button type="submit" class="button">"Resend"</button>
             </ActionForm>
-            <p class="form-error" role="alert">{move || resend_value.with(|v| form_error(v, &["reason"]))}</p>
+            <p class="form-error" role="alert">{move || resend_value.with(|v| form_error(v, &["event_id", "reason"]))}</p>
             {move || resend_value.get().and_then(Result::ok).map(|n| view! { <p class="form-ok" role="status" data-testid="admin-resend-done">{format!("Queued {n} delivery(ies).")}</p> })}
         </section>
         <section class="panel">

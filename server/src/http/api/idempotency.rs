@@ -88,14 +88,19 @@ pub async fn idempotent_posts(State(state): State<AppState>, req: Request, next:
         }
         Ok(Idempotency::Replay(status, body)) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut res = (status, body).into_response();
-            let kind = if status.is_success() {
-                "application/json"
-            } else {
-                "application/problem+json"
+            // Every /v1 answer with a body is JSON; a 204 has neither.
+            let kind = match (body.is_empty(), status.is_success()) {
+                (true, _) => None,
+                (false, true) => Some("application/json"),
+                (false, false) => Some("application/problem+json"),
             };
-            res.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            let mut res = (status, body).into_response();
+            match kind {
+                Some(kind) => res
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+                None => res.headers_mut().remove(header::CONTENT_TYPE),
+            };
             res.headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return res;
