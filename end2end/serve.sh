@@ -17,6 +17,8 @@ export HOOKLINE_INGEST_TOKEN="${E2E_INGEST_TOKEN:?set by playwright.config.ts}"
 # Test receivers listen on loopback over plain HTTP.
 export HOOKLINE_DEV_ALLOW_HTTP=true
 export HOOKLINE_DEV_ALLOW_PRIVATE=true
+# Every test signs up its own merchant, all from this one address.
+export HOOKLINE_SIGN_UPS_PER_ADDRESS=1000
 export LEPTOS_SITE_ROOT="target/site"
 
 bin=target/debug/server

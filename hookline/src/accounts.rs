@@ -14,12 +14,14 @@ pub use crate::store::accounts::{Account as SignedIn, MerchantSummary};
 
 /// Limits on failed sign-ins. One key per email and one per client address,
 /// so neither guessing one account's password nor spraying many accounts from
-/// one address gets far.
+/// one address gets far; and on sign-ups per client address, which would
+/// otherwise tell anyone which emails have an account as fast as they ask.
 #[derive(Clone, Copy, Debug)]
 pub struct ThrottlePolicy {
     pub window_ms: Millis,
     pub max_failures_per_email: i64,
     pub max_failures_per_address: i64,
+    pub max_sign_ups_per_address: i64,
 }
 
 impl Default for ThrottlePolicy {
@@ -28,11 +30,34 @@ impl Default for ThrottlePolicy {
             window_ms: 15 * 60 * 1000,
             max_failures_per_email: 5,
             max_failures_per_address: 20,
+            max_sign_ups_per_address: 20,
         }
     }
 }
 
 const EMAIL_TAKEN: &str = "An account with this email already exists. Log in instead.";
+
+/// Counts a sign-up from `client_address` and refuses it past the policy's
+/// limit for the window, before any work is done for it.
+pub async fn count_sign_up(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: ThrottlePolicy,
+    client_address: &str,
+) -> Result<()> {
+    let now = clock.now_ms();
+    let key = format!("signup:{}", address_bucket(client_address));
+    let (sign_ups, reopens) = throttle::count_attempt(db, &key, now, policy.window_ms).await?;
+    if sign_ups > policy.max_sign_ups_per_address {
+        let minutes = ((reopens - now).max(0) as u64).div_ceil(60_000).max(1);
+        return Err(FieldErrors::single(
+            "email",
+            format!("Too many sign-ups from your network. Try again in {minutes} minute(s)."),
+        )
+        .into());
+    }
+    Ok(())
+}
 
 /// Creates a merchant and its first user. Every invalid field is reported;
 /// nothing is written unless all of them pass.

@@ -188,6 +188,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "HOOKLINE_API_RATE_PER_MINUTE", global = true)]
     pub api_rate_per_minute: Option<u32>,
 
+    /// Sign-ups one client address (an IPv6 /64) may make in 15 minutes,
+    /// all nodes together. [default: 20]
+    #[arg(long, env = "HOOKLINE_SIGN_UPS_PER_ADDRESS", global = true)]
+    pub sign_ups_per_address: Option<u32>,
+
     /// Delivery requests one node has in flight at once (each endpoint gets
     /// at most 32 of them). [default: 1024]
     #[arg(long, env = "HOOKLINE_MAX_IN_FLIGHT", global = true)]
@@ -219,6 +224,7 @@ pub struct FileSettings {
     pub retention_days: Option<u64>,
     pub balance_rearm_percent: Option<u32>,
     pub api_rate_per_minute: Option<u32>,
+    pub sign_ups_per_address: Option<u32>,
     pub max_in_flight: Option<u32>,
 }
 
@@ -303,6 +309,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// Requests a minute per API key.
     pub api_rate_per_minute: u32,
+    /// Sign-ups per client address in the sign-in throttle's window.
+    pub sign_ups_per_address: u32,
 }
 
 const S_DATABASE_URL: &str = "database URL (--database-url / HOOKLINE_DATABASE_URL)";
@@ -327,6 +335,7 @@ const S_REARM: &str =
     "balance re-arm margin (--balance-rearm-percent / HOOKLINE_BALANCE_REARM_PERCENT)";
 const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
 const S_API_RATE: &str = "API rate limit (--api-rate-per-minute / HOOKLINE_API_RATE_PER_MINUTE)";
+const S_SIGN_UPS: &str = "sign-up limit (--sign-ups-per-address / HOOKLINE_SIGN_UPS_PER_ADDRESS)";
 const S_MAX_IN_FLIGHT: &str = "requests in flight (--max-in-flight / HOOKLINE_MAX_IN_FLIGHT)";
 
 impl FileSettings {
@@ -565,6 +574,13 @@ impl Settings {
                 Some(n @ 1..=1_000_000) => n,
                 Some(n) => {
                     return Err(bad(S_API_RATE, format!("{n} is not between 1 and 1000000")));
+                }
+            },
+            sign_ups_per_address: match args.sign_ups_per_address.or(file.sign_ups_per_address) {
+                None => 20,
+                Some(n @ 1..=1_000_000) => n,
+                Some(n) => {
+                    return Err(bad(S_SIGN_UPS, format!("{n} is not between 1 and 1000000")));
                 }
             },
         })

@@ -73,7 +73,10 @@ pub async fn start(
     let portal = PortalState {
         db: db.clone(),
         clock: runtime.clock.clone(),
-        throttle: runtime.throttle,
+        throttle: ThrottlePolicy {
+            max_sign_ups_per_address: i64::from(settings.sign_ups_per_address),
+            ..runtime.throttle
+        },
         dispatcher: dispatcher.clone(),
         egress_ips: settings.delivery.egress_ips.clone(),
         inbox_base: http::inbox::base(&settings.public_origin),

@@ -57,8 +57,10 @@ pub async fn signup(
     email: String,
     password: String,
 ) -> Result<String, AppError> {
-    use crate::state::{portal_state, session};
+    use crate::state::{client_address, portal_state, session};
     let state = portal_state()?;
+    let address = client_address().await;
+    hookline::accounts::count_sign_up(&state.db, &*state.clock, state.throttle, &address).await?;
     let input = hookline::SignupInput {
         business_name,
         email,

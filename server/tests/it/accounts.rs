@@ -166,6 +166,7 @@ backend_tests! {
                 window_ms: 60_000,
                 max_failures_per_email: 100,
                 max_failures_per_address: 4,
+                max_sign_ups_per_address: 20,
             },
             ..Options::default()
         }).await;
@@ -176,6 +177,23 @@ backend_tests! {
             assert_eq!(app.login(&client, &email, PASSWORD).await.status(), 401);
         }
         assert_eq!(app.login(&client, "ops@acme.example", PASSWORD).await.status(), 429);
+    }
+
+    async fn sign_ups_from_one_address_are_limited(backend) {
+        // Twenty in fifteen minutes by default: enough for an office, too
+        // few to learn quickly which emails have an account.
+        let app = spawn_app(backend).await;
+        for i in 0..20 {
+            assert_eq!(app.signup(&app.client(), "Shop", &format!("owner{i}@shop.example")).await.status(), 200);
+        }
+        let res = app.signup(&app.client(), "Shop", "owner20@shop.example").await;
+        assert_eq!(res.status(), 422);
+        let body = error_body(res).await;
+        assert_eq!(body["fields"][0]["field"], "email");
+        assert!(body["fields"][0]["message"].as_str().unwrap().contains("Too many sign-ups"), "{body}");
+        assert_eq!(merchants(&app).await, 20);
+        app.clock.advance(Duration::from_secs(15 * 60 + 1));
+        assert_eq!(app.signup(&app.client(), "Shop", "owner20@shop.example").await.status(), 200);
     }
 
     async fn cross_origin_requests_are_refused(backend) {
