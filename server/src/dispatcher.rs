@@ -87,7 +87,8 @@ pub async fn run(dispatcher: Arc<Dispatcher>) {
     dispatcher.run(POLL_INTERVAL).await;
 }
 
-/// Purges what is past retention every few minutes, in small batches.
+/// Purges what is past retention every few minutes, in small batches, and
+/// releases any delivery a race left held for an endpoint enabled again.
 pub async fn retention(db: Db, clock: SharedClock, period: Duration) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
     loop {
@@ -108,6 +109,14 @@ pub async fn retention(db: Db, clock: SharedClock, period: Duration) {
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "retention purge failed; trying again later"),
+        }
+        match hookline::store::health::release_stray_held(&db, clock.now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                deliveries = n,
+                "released deliveries held after their endpoint was enabled again"
+            ),
+            Err(e) => tracing::warn!(error = %e, "releasing stray held deliveries failed"),
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
-use crate::store::Db;
+use crate::store::{Backend, Db};
 
 /// `next_attempt_ms` of a held delivery: never due until released.
 pub const HELD_UNTIL: Millis = 9_000_000_000_000_000;
@@ -221,6 +221,31 @@ pub async fn enable(db: &Db, endpoint_id: &str, held: HeldDeliveries, now: Milli
 }
 
 /// Deliveries of the endpoint waiting for it to be enabled.
+/// Releases held deliveries of endpoints that are enabled, due at `now`.
+/// Only a race leaves one: an attempt that found its endpoint disabled
+/// (or got its 410) records the hold after the endpoint was enabled again,
+/// whose release had already run. A delivery being attempted is left alone.
+pub async fn release_stray_held(db: &Db, now: Millis) -> Result<u64> {
+    // The held partial index's own predicate, so SQLite uses it too.
+    let held = match db.backend() {
+        Backend::Postgres => "d.held",
+        Backend::Sqlite => "d.held = 1",
+    };
+    let sql = format!(
+        "UPDATE deliveries SET held = FALSE, next_attempt_ms = $1 WHERE id IN ( \
+           SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id \
+           WHERE {held} AND e.enabled AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $1))"
+    );
+    let _turn = db.write_turn().await;
+    Ok(on_db!(db, |pool| {
+        sqlx::query(&sql)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+    }))
+}
+
 pub async fn held_count(db: &Db, endpoint_id: &str) -> Result<i64> {
     Ok(on_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>(

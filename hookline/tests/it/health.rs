@@ -396,6 +396,34 @@ backend_tests! {
         assert!(event_store::deliveries_of(&t.db, &event).await.unwrap().is_empty());
     }
 
+    async fn a_hold_recorded_after_the_endpoint_was_enabled_again_is_released(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = merchant(&t.db, &clock, "race@acme.example").await;
+        let (receiver, url) = Receiver::start(&[]).await;
+        let ep = endpoint(&t.db, &*clock, &m, &url).await;
+        let d = dispatcher(&t.db, &clock, true);
+        let id = delivery(&publish(&t.db, &*clock, &m).await, &ep);
+        // Another node found the endpoint disabled; the merchant enabled it
+        // (releasing what was held) before that node recorded the hold.
+        let lease = deliveries::Lease { owner: "node-b".into(), until_ms: clock.now_ms() + 60_000 };
+        assert_eq!(deliveries::claim_due(&t.db, clock.now_ms(), &lease, 10).await.unwrap().len(), 1);
+        assert!(deliveries::finish(&t.db, &id, &lease, deliveries::Outcome::Hold).await.unwrap());
+        assert!(held(&t.db, &id).await);
+        assert_eq!(d.step().await.unwrap(), 0, "a held delivery is never due");
+        assert_eq!(health::release_stray_held(&t.db, clock.now_ms()).await.unwrap(), 1);
+        assert!(!held(&t.db, &id).await);
+        assert_eq!(d.step().await.unwrap(), 1);
+        assert_eq!(receiver.received().len(), 1);
+
+        // What a disabled endpoint holds stays held.
+        health::disable(&t.db, &ep, health::DisabledReason::Failing, clock.now_ms()).await.unwrap();
+        let waiting = delivery(&publish(&t.db, &*clock, &m).await, &ep);
+        assert!(held(&t.db, &waiting).await);
+        assert_eq!(health::release_stray_held(&t.db, clock.now_ms()).await.unwrap(), 0);
+        assert!(held(&t.db, &waiting).await);
+    }
+
     async fn retention_purges_exactly_what_is_past_the_period_in_batches(backend) {
         let t = TestDatabase::new(backend).await;
         let day = Duration::from_secs(24 * 3600);
