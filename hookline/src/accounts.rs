@@ -141,21 +141,21 @@ pub async fn sign_in(
     let address_key = format!("addr:{}", address_bucket(client_address));
 
     // Counted before the password is checked: a burst of guesses sent at
-    // once gets no more checks than the same guesses sent one by one.
-    let (email_attempts, email_reopens) =
-        throttle::count_attempt(db, &email_key, now, policy.window_ms).await?;
+    // once gets no more checks than the same guesses sent one by one. The
+    // address first: an address already refused does not count against the
+    // email it typed, or one address could lock every merchant out.
+    let throttled = |until: Millis| Error::Throttled {
+        retry_after_secs: ((until - now).max(0) as u64).div_ceil(1000).max(1),
+    };
     let (addr_attempts, addr_reopens) =
         throttle::count_attempt(db, &address_key, now, policy.window_ms).await?;
-    let mut blocked_until = None;
-    if email_attempts > policy.max_failures_per_email {
-        blocked_until = Some(email_reopens);
-    }
     if addr_attempts > policy.max_failures_per_address {
-        blocked_until = Some(blocked_until.map_or(addr_reopens, |t: Millis| t.max(addr_reopens)));
+        return Err(throttled(addr_reopens));
     }
-    if let Some(until) = blocked_until {
-        let retry_after_secs = ((until - now).max(0) as u64).div_ceil(1000).max(1);
-        return Err(Error::Throttled { retry_after_secs });
+    let (email_attempts, email_reopens) =
+        throttle::count_attempt(db, &email_key, now, policy.window_ms).await?;
+    if email_attempts > policy.max_failures_per_email {
+        return Err(throttled(email_reopens));
     }
 
     let credentials =

@@ -19,11 +19,14 @@ fn hasher() -> Argon2<'static> {
 }
 
 pub async fn hash(password: String) -> Result<String> {
-    let _turn = RUNNING
+    let turn = RUNNING
         .acquire()
         .await
         .map_err(|e| Error::Internal(format!("password hashing closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
+        // Held by the hash itself: if the request is dropped meanwhile, the
+        // hash runs on, and still counts against the limit.
+        let _turn = turn;
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         hasher()
             .hash_password(password.as_bytes(), &salt)
@@ -38,11 +41,12 @@ pub async fn hash(password: String) -> Result<String> {
 /// still spends the time of a real check, so an unknown email cannot be told
 /// apart from a wrong password by timing.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
-    let _turn = RUNNING
+    let turn = RUNNING
         .acquire()
         .await
         .map_err(|e| Error::Internal(format!("password checking closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let (phc, real) = match stored {
             Some(phc) => (phc, true),
             None => (dummy_hash().to_owned(), false),

@@ -54,7 +54,7 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
             "deliveries",
             "DELETE FROM deliveries WHERE id IN (SELECT d.id FROM deliveries d \
                JOIN events e ON e.id = d.event_id WHERE e.created_ms < $1 \
-                 AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $3) LIMIT $2)",
+                 AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $3) LIMIT $2 {lock})",
         ),
         (
             "events",
@@ -77,7 +77,15 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
                (SELECT key_id, window_ms FROM api_rate WHERE window_ms < $1 LIMIT $2)",
         ),
     ];
+    // A claim on PostgreSQL may have a delivery locked, its lease written
+    // but not committed: the purge skips it rather than wait and delete it.
+    let lock = match db.backend() {
+        crate::store::Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
+        crate::store::Backend::Sqlite => "",
+    };
     for (table, sql) in statements {
+        let sql = sql.replace("{lock}", lock);
+        let sql = sql.as_str();
         let before = match table {
             "idempotency_keys" | "api_idempotency" => now - 24 * 3600 * 1000,
             "api_rate" => now - 3600 * 1000,

@@ -815,22 +815,26 @@ impl Dispatcher {
         prepared: Prepared,
     ) -> Result<()> {
         // A delivery that waited in its endpoint's queue until its lease has
-        // less left than the slowest attempt takes is not sent: another node
-        // may take it over before the answer comes, and send it too. It is
-        // due again at once, for a claim with a fresh lease.
+        // less left than the slowest attempt takes renews the lease first:
+        // otherwise another node could take it over before the answer comes,
+        // and send it too. If another node already has, it is not sent here.
         let policy = self.clients.policy();
         let slowest = (policy.connect_timeout + policy.timeout).as_millis() as i64;
-        if lease.until_ms - self.clock.now_ms() <= slowest {
-            self.metrics.put_back();
-            self.record(Finished {
-                attempt: None,
-                delivery_id: delivery.id.clone(),
-                lease: lease.clone(),
-                outcome: Outcome::Release(self.clock.now_ms()),
-            })
-            .await?;
-            return Ok(());
-        }
+        let now = self.clock.now_ms();
+        let renewed;
+        let lease = if lease.until_ms - now <= slowest {
+            renewed = Lease {
+                owner: lease.owner.clone(),
+                until_ms: now + self.lease.as_millis() as i64,
+            };
+            if !deliveries::extend_lease(&self.db, &delivery.id, lease, renewed.until_ms).await? {
+                self.metrics.put_back();
+                return Ok(());
+            }
+            &renewed
+        } else {
+            lease
+        };
         // An endpoint that answers well is taken as its batch read it; a new
         // or failing one is read again, so its breaker and the failure count
         // other attempts just wrote are current.

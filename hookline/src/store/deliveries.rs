@@ -145,6 +145,31 @@ pub async fn claim_due_with_room(
     Ok(claim)
 }
 
+/// Moves the end of `lease` on a delivery to `until`, if the lease is still
+/// the delivery's (no other node claimed it since). Answers whether it was.
+pub async fn extend_lease(
+    db: &Db,
+    delivery_id: &str,
+    lease: &Lease,
+    until: Millis,
+) -> Result<bool> {
+    let _turn = db.write_turn().await;
+    Ok(on_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE deliveries SET lease_until_ms = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND lease_until_ms = $4",
+        )
+        .bind(until)
+        .bind(delivery_id)
+        .bind(&lease.owner)
+        .bind(lease.until_ms)
+        .execute(pool)
+        .await?
+        .rows_affected()
+            == 1
+    }))
+}
+
 /// What became of a claimed delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {

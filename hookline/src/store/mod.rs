@@ -383,37 +383,37 @@ impl Db {
 }
 
 /// A database URL with any password replaced, safe for logs and errors:
-/// the one in the user info (which ends at the authority's last `@`, as a
-/// password may hold an `@` of its own) and any `password` query option.
+/// the one in the user info and any `password` query option. The user info
+/// ends at the last `@`, as a password may hold `@`, `/`, `?` or `#` of its
+/// own; an `@` in the query then hides more than the password, never less.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => authority.to_owned(),
+    match rest.rsplit_once('@') {
+        Some((userinfo, after)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{}", redact_query(after)),
+            None => format!("{scheme}://{}", redact_query(rest)),
         },
-        None => authority.to_owned(),
+        None => format!("{scheme}://{}", redact_query(rest)),
+    }
+}
+
+/// `rest` with the value of any query option named like a password replaced.
+fn redact_query(rest: &str) -> String {
+    let Some((before, query)) = rest.split_once('?') else {
+        return rest.to_owned();
     };
-    let path = match path.split_once('?') {
-        Some((before, query)) => {
-            let options: Vec<String> = query
-                .split('&')
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
-                        format!("{key}=***")
-                    }
-                    _ => pair.to_owned(),
-                })
-                .collect();
-            format!("{before}?{}", options.join("&"))
-        }
-        None => path.to_owned(),
-    };
-    format!("{scheme}://{authority}{path}")
+    let options: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                format!("{key}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{before}?{}", options.join("&"))
 }
 
 #[cfg(test)]
@@ -443,6 +443,14 @@ mod tests {
         assert_eq!(
             redact_url("sqlite://h.db?mode=rwc"),
             "sqlite://h.db?mode=rwc"
+        );
+        assert_eq!(
+            redact_url("postgres://app:s3/cr?3#t@db:5432/h"),
+            "postgres://app:***@db:5432/h"
+        );
+        assert_eq!(
+            redact_url("postgres://db/h?password=s3cret&note=a@b"),
+            "postgres://db/h?password=***&note=a@b"
         );
     }
 

@@ -113,6 +113,22 @@ backend_tests! {
         accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "2001:db8:1:3::1").await.unwrap();
     }
 
+    async fn an_address_already_refused_cannot_lock_out_other_accounts(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 2, max_failures_per_address: 2, max_sign_ups_per_address: 20 };
+        for i in 0..2 {
+            accounts::sign_in(&t.db, &*clock, policy, &format!("guess{i}@acme.example"), "whatever whatever", "203.0.113.9").await.unwrap_err();
+        }
+        for _ in 0..5 {
+            let err = accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "whatever whatever", "203.0.113.9").await.unwrap_err();
+            assert!(matches!(err, Error::Throttled { .. }));
+        }
+        // The refused attempts did not count against the email they named.
+        accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "correct horse battery", "198.51.100.1").await.unwrap();
+    }
+
     async fn guesses_sent_at_once_get_no_more_checks_than_one_by_one(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();

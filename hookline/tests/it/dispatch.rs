@@ -205,7 +205,7 @@ async fn slow_receiver() -> (Arc<AtomicUsize>, String) {
 }
 
 backend_tests! {
-    async fn a_delivery_whose_lease_ran_low_in_its_queue_is_put_back_not_sent(backend) {
+    async fn a_delivery_whose_lease_ran_low_in_its_queue_renews_it_before_it_is_sent(backend) {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
         let (receiver, url) = Receiver::start(&[]).await;
@@ -214,7 +214,8 @@ backend_tests! {
         let d = dispatcher(&t.db, &clock, true);
         // A new endpoint gets one attempt at a time. The first is held at
         // the merchant's server while 56 of the lease's 60 s pass: the other
-        // has less left than an attempt may take (5 s to connect, 5 s to answer).
+        // has less left than an attempt may take (5 s to connect, 5 s to
+        // answer), so it renews its lease before it goes.
         receiver.delay_next(Duration::from_secs(1));
         let step = tokio::spawn({
             let d = d.clone();
@@ -222,19 +223,43 @@ backend_tests! {
         });
         eventually(|| receiver.received().len() == 1).await;
         clock.advance(Duration::from_secs(56));
-        assert_eq!(step.await.unwrap(), 2, "both were claimed");
-        assert_eq!(receiver.received().len(), 1, "the second was not sent");
-        let mut states = Vec::new();
+        assert_eq!(step.await.unwrap(), 2);
+        assert_eq!(receiver.received().len(), 2, "both sent, each once");
         for event in [&s.event, &second] {
-            states.extend(hookline::store::events::deliveries_of(&t.db, event).await.unwrap().into_iter().map(|(_, status)| status));
+            let states = hookline::store::events::deliveries_of(&t.db, event).await.unwrap();
+            assert_eq!(states[0].1, "succeeded", "its outcome was kept under the renewed lease");
         }
-        states.sort();
-        assert_eq!(states, vec!["pending", "succeeded"]);
-        // Put back due at once, under no lease: the next claim sends it.
-        assert_eq!(d.step().await.unwrap(), 1);
-        assert_eq!(receiver.received().len(), 2);
-        let sent: Vec<String> = receiver.received().iter().map(|r| r.headers["webhook-id"].to_str().unwrap().to_owned()).collect();
-        assert_eq!(sent.iter().collect::<std::collections::BTreeSet<_>>().len(), 2, "each event once: {sent:?}");
+    }
+
+    async fn a_delivery_another_node_took_over_while_it_queued_is_not_sent_again(backend) {
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let (receiver, url) = Receiver::start(&[]).await;
+        let s = setup(&t.db, &clock, &url, "", vec![]).await;
+        let second = publish_payin(&t.db, &clock, &s.merchant).await;
+        let d = dispatcher(&t.db, &clock, true);
+        receiver.delay_next(Duration::from_secs(1));
+        let step = tokio::spawn({
+            let d = d.clone();
+            async move { d.step().await.unwrap() }
+        });
+        eventually(|| receiver.received().len() == 1).await;
+        // The lease runs out while the first attempt is held, and another
+        // node claims both deliveries: the one in flight here, and the one
+        // still queued here.
+        clock.advance(Duration::from_secs(61));
+        let other = deliveries::Lease { owner: "node-b".into(), until_ms: clock.now_ms() + 60_000 };
+        let taken = deliveries::claim_due(&t.db, clock.now_ms(), &other, 10).await.unwrap();
+        let mut events: Vec<&str> = taken.iter().map(|c| c.event_id.as_str()).collect();
+        events.sort_unstable();
+        let mut both = vec![s.event.as_str(), second.as_str()];
+        both.sort_unstable();
+        assert_eq!(events, both);
+        assert_eq!(step.await.unwrap(), 2);
+        assert_eq!(receiver.received().len(), 1, "the queued one was left to node-b, not sent here too");
+        for c in &taken {
+            assert!(deliveries::finish(&t.db, &c.id, &other, deliveries::Outcome::Succeeded).await.unwrap(), "node-b's lease is intact");
+        }
     }
 
     async fn an_endpoint_with_an_unreadable_secret_does_not_hold_up_its_batch(backend) {
