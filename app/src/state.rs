@@ -24,6 +24,8 @@ pub struct PortalState {
     pub egress_ips: Vec<IpAddr>,
     /// `{public origin}/inbox/`, where the merchants' sandbox inboxes live.
     pub inbox_base: String,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<hookline::endpoint::Cidr>,
 }
 
 impl PortalState {
@@ -63,14 +65,29 @@ pub async fn session() -> Result<Session, AppError> {
     })
 }
 
-/// The client's address as the throttle sees it.
+/// The client's address as the throttle and the audit log see it: the
+/// socket's, or what a trusted proxy in front says it was.
 pub async fn client_address() -> String {
     use axum::extract::ConnectInfo;
+    use axum::http::HeaderMap;
     use std::net::SocketAddr;
-    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
-        Ok(ConnectInfo(addr)) => addr.ip().to_string(),
-        Err(_) => "unknown".to_owned(),
+    let Ok(ConnectInfo(addr)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await else {
+        return "unknown".to_owned();
+    };
+    let trusted = portal_state()
+        .map(|s| s.trusted_proxies)
+        .unwrap_or_default();
+    if trusted.is_empty() {
+        return addr.ip().to_string();
     }
+    let headers = leptos_axum::extract::<HeaderMap>()
+        .await
+        .unwrap_or_default();
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    hookline::client_ip::client_ip(addr.ip(), forwarded, &trusted).to_string()
 }
 
 /// The account of the session's user, if someone is signed in and still exists.

@@ -9,6 +9,7 @@ pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod balance;
+pub mod client_ip;
 pub mod dashboard;
 pub mod destination;
 pub mod endpoint;

@@ -6,6 +6,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::{Args, Parser, Subcommand};
+use hookline::endpoint::Cidr;
 use hookline::retry::RetrySchedule;
 use serde::Deserialize;
 use std::fmt;
@@ -193,6 +194,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "HOOKLINE_SIGN_UPS_PER_ADDRESS", global = true)]
     pub sign_ups_per_address: Option<u32>,
 
+    /// Comma-separated CIDRs of the load balancers or proxies in front of
+    /// Hookline, whose `X-Forwarded-For` tells the client's address (for
+    /// the sign-in and sign-up limits and API-key allowlists). [default: none]
+    #[arg(long, env = "HOOKLINE_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+
     /// Delivery requests one node has in flight at once (each endpoint gets
     /// at most 32 of them). [default: 1024]
     #[arg(long, env = "HOOKLINE_MAX_IN_FLIGHT", global = true)]
@@ -225,6 +232,7 @@ pub struct FileSettings {
     pub balance_rearm_percent: Option<u32>,
     pub api_rate_per_minute: Option<u32>,
     pub sign_ups_per_address: Option<u32>,
+    pub trusted_proxies: Option<String>,
     pub max_in_flight: Option<u32>,
 }
 
@@ -311,6 +319,8 @@ pub struct Settings {
     pub api_rate_per_minute: u32,
     /// Sign-ups per client address in the sign-in throttle's window.
     pub sign_ups_per_address: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 const S_DATABASE_URL: &str = "database URL (--database-url / HOOKLINE_DATABASE_URL)";
@@ -335,6 +345,7 @@ const S_REARM: &str =
     "balance re-arm margin (--balance-rearm-percent / HOOKLINE_BALANCE_REARM_PERCENT)";
 const S_CONFIG: &str = "config file (--config / HOOKLINE_CONFIG)";
 const S_API_RATE: &str = "API rate limit (--api-rate-per-minute / HOOKLINE_API_RATE_PER_MINUTE)";
+const S_TRUSTED_PROXIES: &str = "trusted proxies (--trusted-proxies / HOOKLINE_TRUSTED_PROXIES)";
 const S_SIGN_UPS: &str = "sign-up limit (--sign-ups-per-address / HOOKLINE_SIGN_UPS_PER_ADDRESS)";
 const S_MAX_IN_FLIGHT: &str = "requests in flight (--max-in-flight / HOOKLINE_MAX_IN_FLIGHT)";
 
@@ -583,6 +594,15 @@ impl Settings {
                     return Err(bad(S_SIGN_UPS, format!("{n} is not between 1 and 1000000")));
                 }
             },
+            trusted_proxies: args
+                .trusted_proxies
+                .or(file.trusted_proxies)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|net| Cidr::parse(net).map_err(|e| bad(S_TRUSTED_PROXIES, e)))
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -845,6 +865,13 @@ mod tests {
                     ..args()
                 },
                 "HOOKLINE_EGRESS_IPS",
+            ),
+            (
+                SettingsArgs {
+                    trusted_proxies: Some("10.0.0.0/8, lb.internal".into()),
+                    ..args()
+                },
+                "HOOKLINE_TRUSTED_PROXIES",
             ),
             (
                 SettingsArgs {

@@ -79,6 +79,7 @@ pub async fn start(
         },
         dispatcher: dispatcher.clone(),
         egress_ips: settings.delivery.egress_ips.clone(),
+        trusted_proxies: settings.trusted_proxies.clone(),
         inbox_base: http::inbox::base(&settings.public_origin),
     };
     let router = http::router(&settings, portal, metrics).await?;

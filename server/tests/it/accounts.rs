@@ -196,6 +196,27 @@ backend_tests! {
         assert_eq!(app.signup(&app.client(), "Shop", "owner20@shop.example").await.status(), 200);
     }
 
+    async fn behind_a_trusted_proxy_each_client_has_its_own_limit(backend) {
+        // The tests reach the server from 127.0.0.1, as a load balancer would.
+        let app = spawn_app_with(backend, Options { trusted_proxies: Some("127.0.0.1/32"), ..Options::default() }).await;
+        let via_proxy = |forwarded: &str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("origin", app.base.parse().unwrap());
+            headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+            reqwest::Client::builder().default_headers(headers).build().unwrap()
+        };
+        for i in 0..20 {
+            let res = app.signup(&via_proxy("203.0.113.1"), "Shop", &format!("a{i}@shop.example")).await;
+            assert_eq!(res.status(), 200);
+        }
+        assert_eq!(app.signup(&via_proxy("203.0.113.1"), "Shop", "a20@shop.example").await.status(), 422);
+        // Another client behind the same load balancer has its own count.
+        assert_eq!(app.signup(&via_proxy("203.0.113.2"), "Shop", "b0@shop.example").await.status(), 200);
+        // A client cannot pass for another by writing the header itself: the
+        // load balancer's entry, on the right, is the one believed.
+        assert_eq!(app.signup(&via_proxy("203.0.113.2, 203.0.113.1"), "Shop", "a21@shop.example").await.status(), 422);
+    }
+
     async fn cross_origin_requests_are_refused(backend) {
         let app = spawn_app(backend).await;
         let merchant = app.merchant("Acme", "ops@acme.example").await;

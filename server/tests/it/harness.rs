@@ -29,6 +29,8 @@ pub struct Options {
     pub dev_destinations: bool,
     /// Requests a minute per API key; the server's default when `None`.
     pub api_rate_per_minute: Option<u32>,
+    /// CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             public_origin: None,
             dev_destinations: false,
             api_rate_per_minute: None,
+            trusted_proxies: None,
         }
     }
 }
@@ -69,6 +72,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
             dev_allow_http: Some(options.dev_destinations),
             dev_allow_private: Some(options.dev_destinations),
             api_rate_per_minute: options.api_rate_per_minute,
+            trusted_proxies: options.trusted_proxies.map(str::to_owned),
             ..SettingsArgs::default()
         },
         FileSettings::default(),

@@ -26,10 +26,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             "Send an API key from the portal's API keys page as `Authorization: Bearer <key>`.",
         );
     }
-    let source = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let source = hookline::client_ip::client_ip(peer, forwarded, &state.portal.trusted_proxies);
     let db = &state.portal.db;
     let clock = &*state.portal.clock;
     let caller = match api_keys::authenticate(db, clock, &presented, source).await {
