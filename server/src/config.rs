@@ -244,6 +244,20 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// The items of a comma-separated setting (none when it is unset), each
+/// read by `item`.
+fn comma_list<T>(
+    raw: Option<String>,
+    item: impl Fn(&str) -> Result<T, ConfigError>,
+) -> Result<Vec<T>, ConfigError> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(item)
+        .collect()
+}
+
 fn bad(setting: &str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: setting.to_owned(),
@@ -457,18 +471,10 @@ impl Settings {
                         .map_err(|_| bad(S_SOURCE_ADDRESS, format!("`{raw}` is not an IP address")))
                 })
                 .transpose()?,
-            egress_ips: args
-                .egress_ips
-                .or(file.egress_ips)
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|ip| {
-                    ip.parse::<IpAddr>()
-                        .map_err(|_| bad(S_EGRESS_IPS, format!("`{ip}` is not an IP address")))
-                })
-                .collect::<Result<_, _>>()?,
+            egress_ips: comma_list(args.egress_ips.or(file.egress_ips), |ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|_| bad(S_EGRESS_IPS, format!("`{ip}` is not an IP address")))
+            })?,
             extra_roots_pem: args
                 .extra_roots
                 .or(file.extra_roots)
@@ -594,15 +600,9 @@ impl Settings {
                     return Err(bad(S_SIGN_UPS, format!("{n} is not between 1 and 1000000")));
                 }
             },
-            trusted_proxies: args
-                .trusted_proxies
-                .or(file.trusted_proxies)
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|net| Cidr::parse(net).map_err(|e| bad(S_TRUSTED_PROXIES, e)))
-                .collect::<Result<_, _>>()?,
+            trusted_proxies: comma_list(args.trusted_proxies.or(file.trusted_proxies), |net| {
+                Cidr::parse(net).map_err(|e| bad(S_TRUSTED_PROXIES, e))
+            })?,
         })
     }
 
