@@ -126,23 +126,28 @@ pub struct ValidSignup {
 }
 
 // By hand, so that a debug print of a sign-up never holds the password.
+fn debug_sign_up(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    business_name: &str,
+    email: &dyn std::fmt::Debug,
+) -> std::fmt::Result {
+    f.debug_struct(name)
+        .field("business_name", &business_name)
+        .field("email", email)
+        .field("password", &"***")
+        .finish()
+}
+
 impl std::fmt::Debug for SignupInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignupInput")
-            .field("business_name", &self.business_name)
-            .field("email", &self.email)
-            .field("password", &"***")
-            .finish()
+        debug_sign_up(f, "SignupInput", &self.business_name, &self.email)
     }
 }
 
 impl std::fmt::Debug for ValidSignup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ValidSignup")
-            .field("business_name", &self.business_name)
-            .field("email", &self.email)
-            .field("password", &"***")
-            .finish()
+        debug_sign_up(f, "ValidSignup", &self.business_name, &self.email)
     }
 }
 

@@ -18,15 +18,26 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-pub async fn hash(password: String) -> Result<String> {
+/// Runs `work` on the blocking pool once one of the [`RUNNING`] turns is free.
+async fn in_turn<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     let turn = RUNNING
         .acquire()
         .await
         .map_err(|e| Error::Internal(format!("password hashing closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
-        // Held by the hash itself: if the request is dropped meanwhile, the
+        // Held by the work itself: if the request is dropped meanwhile, the
         // hash runs on, and still counts against the limit.
         let _turn = turn;
+        work()
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
+}
+
+pub async fn hash(password: String) -> Result<String> {
+    in_turn(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         hasher()
             .hash_password(password.as_bytes(), &salt)
@@ -34,19 +45,13 @@ pub async fn hash(password: String) -> Result<String> {
             .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
     })
     .await
-    .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
 }
 
 /// Checks `password` against a stored PHC string. `None` as the stored hash
 /// still spends the time of a real check, so an unknown email cannot be told
 /// apart from a wrong password by timing.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
-    let turn = RUNNING
-        .acquire()
-        .await
-        .map_err(|e| Error::Internal(format!("password checking closed: {e}")))?;
-    tokio::task::spawn_blocking(move || {
-        let _turn = turn;
+    in_turn(move || {
         let (phc, real) = match stored {
             Some(phc) => (phc, true),
             None => (dummy_hash().to_owned(), false),
@@ -59,7 +64,6 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
         Ok(matches && real)
     })
     .await
-    .map_err(|e| Error::Internal(format!("password check task failed: {e}")))?
 }
 
 fn dummy_hash() -> &'static str {

@@ -38,7 +38,7 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
     let cutoff = now - retention.as_millis() as i64;
     let mut purged = Purged::default();
     // Children first, so a crash between batches never leaves an orphan.
-    let statements: [(&str, &str); 6] = [
+    let statements: [(&str, &str); 7] = [
         (
             "attempts",
             // CROSS JOIN keeps SQLite's join order: old events by
@@ -76,6 +76,13 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
             "DELETE FROM api_rate WHERE (key_id, window_ms) IN \
                (SELECT key_id, window_ms FROM api_rate WHERE window_ms < $1 LIMIT $2)",
         ),
+        (
+            // Counters of sign-in and sign-up attempts for anything anyone
+            // typed: kept while their window can refuse one, and a day besides.
+            "login_throttle",
+            "DELETE FROM login_throttle WHERE key IN \
+               (SELECT key FROM login_throttle WHERE window_started_ms < $1 LIMIT $2)",
+        ),
     ];
     // A claim on PostgreSQL may have a delivery locked, its lease written
     // but not committed: the purge skips it rather than wait and delete it.
@@ -87,7 +94,7 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
         let sql = sql.replace("{lock}", lock);
         let sql = sql.as_str();
         let before = match table {
-            "idempotency_keys" | "api_idempotency" => now - 24 * 3600 * 1000,
+            "idempotency_keys" | "api_idempotency" | "login_throttle" => now - 24 * 3600 * 1000,
             "api_rate" => now - 3600 * 1000,
             _ => cutoff,
         };
@@ -107,6 +114,7 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
                 "deliveries" => purged.deliveries += n,
                 "events" => purged.events += n,
                 "idempotency_keys" => purged.idempotency_keys += n,
+                "login_throttle" => purged.sign_in_counters += n,
                 _ => purged.api_rows += n,
             }
             if n < batch as u64 {
@@ -115,17 +123,6 @@ pub async fn purge(db: &Db, now: Millis, retention: Duration, batch: i64) -> Res
             // Let ingest and delivery in between batches.
             tokio::task::yield_now().await;
         }
-    }
-    // Counters of sign-in attempts for any email anyone typed: kept only
-    // while their window can still refuse an attempt, and a day besides.
-    loop {
-        let n = crate::store::throttle::purge(db, now - 24 * 3600 * 1000, batch).await?;
-        purged.batches += 1;
-        purged.sign_in_counters += n;
-        if n < batch as u64 {
-            break;
-        }
-        tokio::task::yield_now().await;
     }
     Ok(purged)
 }

@@ -142,6 +142,10 @@ pub struct MerchantDetail {
     pub log: hookline::logs::LogPage,
 }
 
+/// The refusal of an action whose reason was left out.
+#[cfg(feature = "ssr")]
+const AUDIT_REASON_MISSING: &str = "Give the reason; it goes in the merchant's audit log.";
+
 /// What is wrong with an admin's reason, if anything. It is checked before
 /// the action: the audit entry written after it must not fail.
 #[cfg(feature = "ssr")]
@@ -160,10 +164,7 @@ fn reason_problem(reason: &str, missing: &str) -> Option<String> {
 #[cfg(feature = "ssr")]
 fn required_reason(reason: &str) -> Result<String, AppError> {
     let reason = reason.trim();
-    match reason_problem(
-        reason,
-        "Give the reason; it goes in the merchant's audit log.",
-    ) {
+    match reason_problem(reason, AUDIT_REASON_MISSING) {
         Some(problem) => Err(AppError::validation(hookline::FieldErrors::single(
             "reason", problem,
         ))),
@@ -215,10 +216,7 @@ pub async fn admin_resend_event(
     // Both fields are checked before anything is done, each message beside its own.
     let mut errors = FieldErrors::new();
     let reason = reason.trim();
-    if let Some(problem) = reason_problem(
-        reason,
-        "Give the reason; it goes in the merchant's audit log.",
-    ) {
+    if let Some(problem) = reason_problem(reason, AUDIT_REASON_MISSING) {
         errors.add("reason", problem);
     }
     let event_id = event_id.trim();

@@ -1,7 +1,7 @@
 //! The audit log as a table with its filters (kept in the URL), shared by
 //! the merchant's page and the onboarding team's.
 
-use crate::components::form::filter_field;
+use crate::components::form::{aria_invalid, filter_field};
 use crate::components::gate::encode_component;
 use crate::error::AppError;
 use hookline::audit::{Action, AuditEntry, AuditQuery};
@@ -44,13 +44,7 @@ pub fn AuditFilters(
     error: Option<AppError>,
 ) -> impl IntoView {
     let field = |name: &str| error.as_ref().and_then(|e| e.field(name));
-    let invalid = |name: &str| {
-        if field(name).is_some() {
-            "true"
-        } else {
-            "false"
-        }
-    };
+    let invalid = |name: &str| aria_invalid(error.as_ref(), name);
     let options = Action::ALL
         .into_iter()
         .map(|a| view! { <option value=a.as_str() selected=a.as_str() == query.action>{a.label()}</option> })

@@ -54,6 +54,15 @@ pub fn FieldMessage(
     }
 }
 
+/// The `aria-invalid` value of the control for `name`, as `error` says.
+pub fn aria_invalid(error: Option<&AppError>, name: &str) -> &'static str {
+    if error.and_then(|e| e.field(name)).is_some() {
+        "true"
+    } else {
+        "false"
+    }
+}
+
 /// One filter: its label, its control (which points `aria-describedby` at
 /// `{id}-message`) and the server's message for it.
 pub fn filter_field(

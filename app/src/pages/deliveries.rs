@@ -4,7 +4,9 @@
 
 use crate::UserResource;
 use crate::api::logs::{LogView, Recover, RecoverPreview, delivery_log};
-use crate::components::form::{Answer, FieldMessage, field_error, filter_field, form_error};
+use crate::components::form::{
+    Answer, FieldMessage, aria_invalid, field_error, filter_field, form_error,
+};
 use crate::components::gate::{ErrorPanel, Loading, encode_component, gate};
 use hookline::Role;
 use hookline::events::EventType;
@@ -121,7 +123,7 @@ pub fn Filters(
     action: String,
 ) -> impl IntoView {
     let clear = action.clone();
-    let field = move |name: &str| error.as_ref().and_then(|e| e.field(name));
+    let field = |name: &str| error.as_ref().and_then(|e| e.field(name));
     let endpoint_options = endpoints
         .into_iter()
         .map(|e| {
@@ -137,13 +139,7 @@ pub fn Filters(
         .into_iter()
         .map(|s| view! { <option value=s.as_str() selected=s.as_str() == query.status>{s.label()}</option> })
         .collect_view();
-    let invalid = |name: &str| {
-        if field(name).is_some() {
-            "true"
-        } else {
-            "false"
-        }
-    };
+    let invalid = |name: &str| aria_invalid(error.as_ref(), name);
     view! {
         <form method="get" action=action class="filters" role="search" aria-label="Filter deliveries">
             {filter_field("filter-search", "Event or transaction id", field("search"), view! {

@@ -220,7 +220,6 @@ pub async fn enable(db: &Db, endpoint_id: &str, held: HeldDeliveries, now: Milli
     }))
 }
 
-/// Deliveries of the endpoint waiting for it to be enabled.
 /// Releases held deliveries of endpoints that are enabled, due at `now`.
 /// Only a race leaves one: an attempt that found its endpoint disabled
 /// (or got its 410) records the hold after the endpoint was enabled again,
@@ -246,6 +245,7 @@ pub async fn release_stray_held(db: &Db, now: Millis) -> Result<u64> {
     }))
 }
 
+/// Deliveries of the endpoint waiting for it to be enabled.
 pub async fn held_count(db: &Db, endpoint_id: &str) -> Result<i64> {
     Ok(on_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>(

@@ -51,21 +51,6 @@ pub async fn uncount(db: &Db, key: &str) -> Result<()> {
     Ok(())
 }
 
-/// Forgets counters whose window closed before `before`, at most `limit`.
-pub async fn purge(db: &Db, before: Millis, limit: i64) -> Result<u64> {
-    Ok(on_db!(db, |pool| {
-        sqlx::query(
-            "DELETE FROM login_throttle WHERE key IN \
-               (SELECT key FROM login_throttle WHERE window_started_ms < $1 LIMIT $2)",
-        )
-        .bind(before)
-        .bind(limit)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    }))
-}
-
 pub async fn clear(db: &Db, key: &str) -> Result<()> {
     on_db!(db, |pool| {
         sqlx::query("DELETE FROM login_throttle WHERE key = $1")

@@ -75,7 +75,7 @@ backend_tests! {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
         accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
-        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 3, max_failures_per_address: 100, max_sign_ups_per_address: 20 };
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 3, max_failures_per_address: 100, ..ThrottlePolicy::default() };
         for i in 0..3 {
             let addr = format!("10.0.0.{i}");
             let err = accounts::sign_in(&t.db, &*clock, policy, "ops@acme.example", "nope nope nope", &addr).await.unwrap_err();
@@ -93,7 +93,7 @@ backend_tests! {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
         accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
-        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 100, max_failures_per_address: 4, max_sign_ups_per_address: 20 };
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 100, max_failures_per_address: 4, ..ThrottlePolicy::default() };
         for i in 0..4 {
             let email = format!("guess{i}@acme.example");
             accounts::sign_in(&t.db, &*clock, policy, &email, "whatever whatever", "192.0.2.7").await.unwrap_err();
@@ -117,7 +117,7 @@ backend_tests! {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
         accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
-        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 2, max_failures_per_address: 2, max_sign_ups_per_address: 20 };
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 2, max_failures_per_address: 2, ..ThrottlePolicy::default() };
         for i in 0..2 {
             accounts::sign_in(&t.db, &*clock, policy, &format!("guess{i}@acme.example"), "whatever whatever", "203.0.113.9").await.unwrap_err();
         }
@@ -133,7 +133,7 @@ backend_tests! {
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
         accounts::sign_up(&t.db, &*clock, &signup("Acme", "ops@acme.example")).await.unwrap();
-        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 3, max_failures_per_address: 100, max_sign_ups_per_address: 20 };
+        let policy = ThrottlePolicy { window_ms: 60_000, max_failures_per_email: 3, max_failures_per_address: 100, ..ThrottlePolicy::default() };
         let guesses: Vec<_> = (0..20).map(|i| {
             let (db, clock) = (t.db.clone(), clock.clone());
             tokio::spawn(async move {

@@ -164,6 +164,38 @@ async fn publish_payin(db: &Db, clock: &ManualClock, merchant: &str) -> String {
         .id
 }
 
+/// Two deliveries to a new endpoint, which gets one attempt at a time, the
+/// first held at the merchant's server for a second: a step runs in the
+/// background, and this answers once the first attempt has arrived.
+struct QueuedBehindOne {
+    t: TestDatabase,
+    clock: Arc<ManualClock>,
+    receiver: Receiver,
+    setup: Setup,
+    second: String,
+    step: tokio::task::JoinHandle<usize>,
+}
+
+async fn queued_behind_one(backend: hookline::store::Backend) -> QueuedBehindOne {
+    let t = TestDatabase::new(backend).await;
+    let clock = ManualClock::starting_now();
+    let (receiver, url) = Receiver::start(&[]).await;
+    let setup = setup(&t.db, &clock, &url, "", vec![]).await;
+    let second = publish_payin(&t.db, &clock, &setup.merchant).await;
+    let d = dispatcher(&t.db, &clock, true);
+    receiver.delay_next(Duration::from_secs(1));
+    let step = tokio::spawn(async move { d.step().await.unwrap() });
+    eventually(|| receiver.received().len() == 1).await;
+    QueuedBehindOne {
+        t,
+        clock,
+        receiver,
+        setup,
+        second,
+        step,
+    }
+}
+
 /// Waits (up to ten seconds) for something the dispatcher does in the background.
 async fn eventually(done: impl Fn() -> bool) {
     for _ in 0..1000 {
@@ -206,59 +238,36 @@ async fn slow_receiver() -> (Arc<AtomicUsize>, String) {
 
 backend_tests! {
     async fn a_delivery_whose_lease_ran_low_in_its_queue_renews_it_before_it_is_sent(backend) {
-        let t = TestDatabase::new(backend).await;
-        let clock = ManualClock::starting_now();
-        let (receiver, url) = Receiver::start(&[]).await;
-        let s = setup(&t.db, &clock, &url, "", vec![]).await;
-        let second = publish_payin(&t.db, &clock, &s.merchant).await;
-        let d = dispatcher(&t.db, &clock, true);
-        // A new endpoint gets one attempt at a time. The first is held at
-        // the merchant's server while 56 of the lease's 60 s pass: the other
-        // has less left than an attempt may take (5 s to connect, 5 s to
-        // answer), so it renews its lease before it goes.
-        receiver.delay_next(Duration::from_secs(1));
-        let step = tokio::spawn({
-            let d = d.clone();
-            async move { d.step().await.unwrap() }
-        });
-        eventually(|| receiver.received().len() == 1).await;
-        clock.advance(Duration::from_secs(56));
-        assert_eq!(step.await.unwrap(), 2);
-        assert_eq!(receiver.received().len(), 2, "both sent, each once");
-        for event in [&s.event, &second] {
-            let states = hookline::store::events::deliveries_of(&t.db, event).await.unwrap();
+        // 56 of the lease's 60 s pass while the first attempt is held: the
+        // other has less left than an attempt may take (5 s to connect, 5 s
+        // to answer), so it renews its lease before it goes.
+        let q = queued_behind_one(backend).await;
+        q.clock.advance(Duration::from_secs(56));
+        assert_eq!(q.step.await.unwrap(), 2);
+        assert_eq!(q.receiver.received().len(), 2, "both sent, each once");
+        for event in [&q.setup.event, &q.second] {
+            let states = hookline::store::events::deliveries_of(&q.t.db, event).await.unwrap();
             assert_eq!(states[0].1, "succeeded", "its outcome was kept under the renewed lease");
         }
     }
 
     async fn a_delivery_another_node_took_over_while_it_queued_is_not_sent_again(backend) {
-        let t = TestDatabase::new(backend).await;
-        let clock = ManualClock::starting_now();
-        let (receiver, url) = Receiver::start(&[]).await;
-        let s = setup(&t.db, &clock, &url, "", vec![]).await;
-        let second = publish_payin(&t.db, &clock, &s.merchant).await;
-        let d = dispatcher(&t.db, &clock, true);
-        receiver.delay_next(Duration::from_secs(1));
-        let step = tokio::spawn({
-            let d = d.clone();
-            async move { d.step().await.unwrap() }
-        });
-        eventually(|| receiver.received().len() == 1).await;
+        let q = queued_behind_one(backend).await;
         // The lease runs out while the first attempt is held, and another
         // node claims both deliveries: the one in flight here, and the one
         // still queued here.
-        clock.advance(Duration::from_secs(61));
-        let other = deliveries::Lease { owner: "node-b".into(), until_ms: clock.now_ms() + 60_000 };
-        let taken = deliveries::claim_due(&t.db, clock.now_ms(), &other, 10).await.unwrap();
+        q.clock.advance(Duration::from_secs(61));
+        let other = deliveries::Lease { owner: "node-b".into(), until_ms: q.clock.now_ms() + 60_000 };
+        let taken = deliveries::claim_due(&q.t.db, q.clock.now_ms(), &other, 10).await.unwrap();
         let mut events: Vec<&str> = taken.iter().map(|c| c.event_id.as_str()).collect();
         events.sort_unstable();
-        let mut both = vec![s.event.as_str(), second.as_str()];
+        let mut both = vec![q.setup.event.as_str(), q.second.as_str()];
         both.sort_unstable();
         assert_eq!(events, both);
-        assert_eq!(step.await.unwrap(), 2);
-        assert_eq!(receiver.received().len(), 1, "the queued one was left to node-b, not sent here too");
+        assert_eq!(q.step.await.unwrap(), 2);
+        assert_eq!(q.receiver.received().len(), 1, "the queued one was left to node-b, not sent here too");
         for c in &taken {
-            assert!(deliveries::finish(&t.db, &c.id, &other, deliveries::Outcome::Succeeded).await.unwrap(), "node-b's lease is intact");
+            assert!(deliveries::finish(&q.t.db, &c.id, &other, deliveries::Outcome::Succeeded).await.unwrap(), "node-b's lease is intact");
         }
     }
 

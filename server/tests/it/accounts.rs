@@ -166,7 +166,7 @@ backend_tests! {
                 window_ms: 60_000,
                 max_failures_per_email: 100,
                 max_failures_per_address: 4,
-                max_sign_ups_per_address: 20,
+                ..hookline::accounts::ThrottlePolicy::default()
             },
             ..Options::default()
         }).await;

@@ -40,7 +40,7 @@ impl Default for Options {
                 window_ms: 15 * 60 * 1000,
                 max_failures_per_email: 3,
                 max_failures_per_address: 50,
-                max_sign_ups_per_address: 20,
+                ..ThrottlePolicy::default()
             },
             public_origin: None,
             dev_destinations: false,
