@@ -43,29 +43,8 @@ impl ApiKeyInput {
         } else if has_control_character(&name, false) {
             errors.add("name", CONTROL_CHARACTER);
         }
-        let entries: Vec<&str> = self
-            .allowlist
-            .split([',', '\n', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        if entries.len() > crate::endpoint::MAX_ALLOWLIST_ENTRIES {
-            errors.add(
-                "allowlist",
-                format!(
-                    "Use at most {} networks.",
-                    crate::endpoint::MAX_ALLOWLIST_ENTRIES
-                ),
-            );
-        }
-        let mut allowlist = Vec::new();
-        for entry in entries {
-            match crate::endpoint::Cidr::parse(entry) {
-                Ok(c) if !allowlist.contains(&c) => allowlist.push(c),
-                Ok(_) => {}
-                Err(m) => errors.add("allowlist", m),
-            }
-        }
+        let allowlist =
+            crate::endpoint::parse_allowlist(std::iter::once(self.allowlist.as_str()), &mut errors);
         errors.into_result(ValidKeyInput {
             name,
             allowlist,
@@ -259,12 +238,14 @@ mod ops {
     }
 
     /// Revokes one of the merchant's keys; it is refused from then on.
+    /// Answers the key, and whether this call revoked it (false when it
+    /// already was, so nothing is recorded twice).
     pub async fn revoke(
         db: &Db,
         clock: &dyn Clock,
         merchant_id: &str,
         key_id: &str,
-    ) -> Result<ApiKey> {
+    ) -> Result<(ApiKey, bool)> {
         let changed = on_db!(db, |pool| {
             sqlx::query(
                 "UPDATE api_keys SET revoked_ms = $1 WHERE id = $2 AND merchant_id = $3 AND revoked_ms IS NULL",
@@ -284,7 +265,7 @@ mod ops {
         if changed == 0 && key.revoked_ms.is_none() {
             return Err(Error::NotFound);
         }
-        Ok(key)
+        Ok((key, changed == 1))
     }
 
     /// Checks a presented key and the address it came from.
@@ -539,5 +520,33 @@ mod tests {
         .validate()
         .unwrap_err();
         assert!(bad.get("name").is_some() && bad.get("allowlist").is_some());
+    }
+
+    #[test]
+    fn a_huge_allowlist_is_refused_whole_with_one_message() {
+        let many: Vec<String> = (0..100_000u32)
+            .map(|i| std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string())
+            .collect();
+        let bad = ApiKeyInput {
+            name: "CI".into(),
+            allowlist: many.join(" "),
+            read_secrets: false,
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(bad.0.len(), 1);
+        assert_eq!(
+            bad.get("allowlist"),
+            Some("Use at most 50 networks (this list has 100000).")
+        );
+        // Forty bad entries: the first few are named, the answer stays small.
+        let bad = ApiKeyInput {
+            name: "CI".into(),
+            allowlist: vec!["nowhere"; 40].join(","),
+            read_secrets: false,
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(bad.0.len(), crate::validation::MAX_PER_FIELD);
     }
 }

@@ -27,10 +27,13 @@ pub enum Action {
     ApiKeyCreated,
     ApiKeyRevoked,
     ApiKeyRefused,
+    /// A password-confirmed action (revealing a secret, a key that may
+    /// read secrets) refused for a wrong password; the detail says which.
+    PasswordRefused,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::SecretRevealed,
@@ -50,6 +53,7 @@ impl Action {
         Action::ApiKeyCreated,
         Action::ApiKeyRevoked,
         Action::ApiKeyRefused,
+        Action::PasswordRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +77,7 @@ impl Action {
             Action::ApiKeyCreated => "api_key_created",
             Action::ApiKeyRevoked => "api_key_revoked",
             Action::ApiKeyRefused => "api_key_refused",
+            Action::PasswordRefused => "password_refused",
         }
     }
 
@@ -97,6 +102,7 @@ impl Action {
             Action::ApiKeyCreated => "API key created",
             Action::ApiKeyRevoked => "API key revoked",
             Action::ApiKeyRefused => "API key refused (address not allowed)",
+            Action::PasswordRefused => "Refused: wrong password",
         }
     }
 

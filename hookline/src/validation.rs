@@ -8,6 +8,9 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The most problems kept for one field.
+pub const MAX_PER_FIELD: usize = 10;
+
 /// All problems found in one submission, so a form can mark every bad field at once.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldErrors(pub Vec<FieldError>);
@@ -23,7 +26,13 @@ impl FieldErrors {
         errors
     }
 
+    /// Records a problem with `field`. Past a field's first few problems the
+    /// rest are dropped: they are enough to fix it, and a pasted list of
+    /// thousands of bad entries would otherwise make an answer of megabytes.
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        if self.0.iter().filter(|e| e.field == field).count() >= MAX_PER_FIELD {
+            return;
+        }
         self.0.push(FieldError {
             field: field.to_owned(),
             message: message.into(),
@@ -110,6 +119,18 @@ mod tests {
         assert!(has_control_character("a\u{1b}[31m", true));
         assert!(has_control_character("two\nlines", false));
         assert!(!has_control_character("two\r\nlines\tand a tab", true));
+    }
+
+    #[test]
+    fn each_field_keeps_its_first_few_problems() {
+        let mut errors = FieldErrors::new();
+        for i in 0..1000 {
+            errors.add("allowlist", format!("entry {i}"));
+        }
+        errors.add("name", "Name it.");
+        assert_eq!(errors.0.len(), MAX_PER_FIELD + 1);
+        assert_eq!(errors.get("allowlist"), Some("entry 0"));
+        assert_eq!(errors.get("name"), Some("Name it."));
     }
 
     #[test]

@@ -53,8 +53,12 @@ pub async fn create_api_key(
     }
     if read_secrets && !password_confirmed(&state, &ctx.account, &password, ASK).await? {
         tracing::info!(merchant_id = %ctx.merchant_id, "api key refused: wrong password");
-        let detail = "refused a key that may read secrets: wrong password".into();
-        audit(&state, &ctx.account, audited(None, detail)).await?;
+        let detail = "creating a key that may read secrets".into();
+        let refused = Audited {
+            action: hookline::audit::Action::PasswordRefused,
+            ..audited(None, detail)
+        };
+        audit(&state, &ctx.account, refused).await?;
         return Err(wrong_password());
     }
     let created =
@@ -88,7 +92,12 @@ pub async fn revoke_api_key(id: String) -> Result<ApiKey, AppError> {
     use crate::state::{Audited, audit, portal_state, require_merchant};
     let ctx = require_merchant().await?;
     let state = portal_state()?;
-    let key = hookline::api_keys::revoke(&state.db, &*state.clock, &ctx.merchant_id, &id).await?;
+    let (key, now) =
+        hookline::api_keys::revoke(&state.db, &*state.clock, &ctx.merchant_id, &id).await?;
+    if !now {
+        // Revoked before (another tab, a double click): nothing happened now.
+        return Ok(key);
+    }
     audit(
         &state,
         &ctx.account,

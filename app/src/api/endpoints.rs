@@ -193,9 +193,9 @@ pub async fn reveal_secret(id: String, password: String) -> Result<String, AppEr
             &ctx.account,
             Audited {
                 merchant_id: Some(&ctx.merchant_id),
-                action: hookline::audit::Action::SecretRevealed,
+                action: hookline::audit::Action::PasswordRefused,
                 target: Some(&id),
-                detail: "refused: wrong password".into(),
+                detail: "revealing the endpoint's signing secret".into(),
                 reason: "",
             },
         )

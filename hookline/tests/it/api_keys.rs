@@ -55,8 +55,11 @@ backend_tests! {
             Err(Refusal::Address { key_id: fenced.key.id.clone(), merchant_id: acme.clone() }));
 
         assert!(matches!(api_keys::revoke(&t.db, &*clock, &globex, &live.key.id).await, Err(Error::NotFound)), "only the owner revokes");
-        let revoked = api_keys::revoke(&t.db, &*clock, &acme, &live.key.id).await.unwrap();
-        assert_eq!(revoked.revoked_ms, Some(clock.now_ms()));
+        let (revoked, now) = api_keys::revoke(&t.db, &*clock, &acme, &live.key.id).await.unwrap();
+        assert_eq!((revoked.revoked_ms, now), (Some(clock.now_ms()), true));
+        clock.advance(std::time::Duration::from_secs(60));
+        let (again, now) = api_keys::revoke(&t.db, &*clock, &acme, &live.key.id).await.unwrap();
+        assert_eq!((again.revoked_ms, now), (revoked.revoked_ms, false), "revoked once");
         assert_eq!(api_keys::authenticate(&t.db, &*clock, &live.secret, ip("198.51.100.1")).await.unwrap(), Err(Refusal::Revoked));
     }
 

@@ -129,8 +129,10 @@ backend_tests! {
         assert_eq!((status, fields(&body)), (422, vec!["password".to_owned()]), "{body}");
         let (_, keys) = call(&app, &acme, "list_api_keys", &[]).await;
         assert_eq!(keys, json!([]), "nothing was created");
-        let (_, audit) = call(&app, &acme, "my_audit", &[("query[action]", "api_key_created")]).await;
-        assert!(audit.to_string().contains("refused a key that may read secrets"), "{audit}");
+        let (_, audit) = call(&app, &acme, "my_audit", &[("query[action]", "password_refused")]).await;
+        assert_eq!(audit[0]["detail"], "creating a key that may read secrets", "{audit}");
+        let (_, created) = call(&app, &acme, "my_audit", &[("query[action]", "api_key_created")]).await;
+        assert_eq!(created, json!([]), "a refusal is no creation");
 
         // The right password, or a key that cannot read secrets (no password asked).
         let right = [&reader[..], &[("password", crate::harness::PASSWORD)]].concat();

@@ -566,7 +566,7 @@ backend_tests! {
         assert_eq!(status, 200);
         let actions: Vec<&str> = entries.as_array().unwrap().iter().rev().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, vec![
-            "sign_in_failed", "sign_in", "endpoint_created", "endpoint_changed", "secret_revealed", "secret_revealed",
+            "sign_in_failed", "sign_in", "endpoint_created", "endpoint_changed", "password_refused", "secret_revealed",
             "secret_rotated", "endpoint_disabled", "endpoint_enabled", "balance_requested", "balance_approved", "endpoint_deleted",
         ]);
         let all = entries.as_array().unwrap();
@@ -574,6 +574,7 @@ backend_tests! {
         assert_eq!(find("sign_in_failed")["actor_email"], "ops@acme.example");
         assert_eq!(find("sign_in_failed")["actor_role"], "visitor");
         assert_eq!(find("sign_in_failed")["address"], "127.0.0.1");
+        assert_eq!(find("password_refused")["detail"], "revealing the endpoint's signing secret");
         assert!(find("endpoint_changed")["detail"].as_str().unwrap().contains("allowlist: [] → [127.0.0.1/32]"));
         assert_eq!(find("balance_approved")["actor_email"], "help@hookline.example");
         assert_eq!(find("balance_approved")["reason"], "Treasury alerts agreed on the call");
