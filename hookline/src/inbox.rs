@@ -53,6 +53,9 @@ mod ops {
     /// Headers kept per message, and characters kept of each value.
     pub const MAX_KEPT_HEADERS: usize = 32;
     pub const MAX_KEPT_HEADER_VALUE: usize = 1024;
+    /// Longer `webhook-id`s are refused: Hookline's are about 30 characters,
+    /// and an id is indexed, which PostgreSQL limits to a few kilobytes.
+    pub const MAX_WEBHOOK_ID: usize = 256;
     /// How many messages the portal lists.
     pub const LISTED: i64 = 50;
 
@@ -144,6 +147,11 @@ mod ops {
             headers.get("webhook-timestamp"),
             headers.get("webhook-signature"),
         ) {
+            (Some(id), _, _) if id.chars().count() > MAX_WEBHOOK_ID => (
+                400,
+                format!("Refused: the webhook-id is longer than {MAX_WEBHOOK_ID} characters."),
+                None,
+            ),
             (Some(id), Some(ts), Some(sig)) => {
                 let prefix = format!("{base}{token}");
                 let mut outcome = Err(None);
@@ -187,8 +195,10 @@ mod ops {
             ),
         };
         if status == 400 {
-            // Not a webhook at all: answered, but not kept, so what a stranger
-            // with the URL posts cannot push real deliveries out of the list.
+            // Not a webhook at all: answered, but not kept. Refused webhooks
+            // are kept, but apart from valid ones (see `store::KEEP_REFUSED`),
+            // so what a stranger with the URL posts cannot push real
+            // deliveries out of the list.
             return Ok(Some(Answer { status, verdict }));
         }
         let kept = &body[..body.len().min(MAX_KEPT_BODY)];

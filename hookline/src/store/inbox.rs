@@ -5,8 +5,13 @@ use crate::error::Result;
 use crate::on_db;
 use crate::store::Db;
 
-/// How many messages an inbox keeps; older ones are dropped as new ones arrive.
+/// How many messages with a valid signature an inbox keeps; older ones are
+/// dropped as new ones arrive.
 pub const KEEP: i64 = 200;
+/// How many refused messages (bad signature or timestamp) an inbox keeps,
+/// apart from the valid ones: enough to debug one's own signing, while a
+/// stranger who knows the URL cannot push real deliveries out of the list.
+pub const KEEP_REFUSED: i64 = 20;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct MessageRow {
@@ -63,7 +68,8 @@ pub async fn seen(db: &Db, merchant_id: &str, webhook_id: &str) -> Result<bool> 
     }))
 }
 
-/// Stores a message and drops the merchant's oldest beyond [`KEEP`].
+/// Stores a message and drops the merchant's oldest of its kind (valid or
+/// refused) beyond [`KEEP`] or [`KEEP_REFUSED`].
 pub async fn insert(db: &Db, merchant_id: &str, m: &MessageRow) -> Result<()> {
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
@@ -84,11 +90,13 @@ pub async fn insert(db: &Db, merchant_id: &str, m: &MessageRow) -> Result<()> {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "DELETE FROM inbox_messages WHERE merchant_id = $1 AND id NOT IN \
-               (SELECT id FROM inbox_messages WHERE merchant_id = $1 ORDER BY received_ms DESC, id DESC LIMIT $2)",
+            "DELETE FROM inbox_messages WHERE merchant_id = $1 AND signature_valid = $2 AND id NOT IN \
+               (SELECT id FROM inbox_messages WHERE merchant_id = $1 AND signature_valid = $2 \
+                ORDER BY received_ms DESC, id DESC LIMIT $3)",
         )
         .bind(merchant_id)
-        .bind(KEEP)
+        .bind(m.signature_valid)
+        .bind(if m.signature_valid { KEEP } else { KEEP_REFUSED })
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

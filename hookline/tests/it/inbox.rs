@@ -120,24 +120,42 @@ backend_tests! {
         assert!(none.is_none());
     }
 
-    async fn the_inbox_keeps_the_latest_messages(backend) {
+    async fn the_inbox_keeps_the_latest_messages_valid_and_refused_apart(backend) {
+        use hookline::store::inbox::{KEEP, KEEP_REFUSED};
         let t = hookline::testing::TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
         let acme = merchant(&t.db, &clock, "a@acme.example").await;
         let url = inbox::url(&t.db, &*clock, BASE, &acme).await.unwrap();
         let token = url.trim_start_matches(BASE);
-        for i in 0..(hookline::store::inbox::KEEP + 5) {
+        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox, &input(&url, &[EventType::PayinSucceeded]), rules).await.unwrap();
+        let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
+        for i in 0..(KEEP + 5) {
             clock.advance(Duration::from_millis(1));
-            // Signed wrongly (there is no endpoint here): refused, but kept.
-            let headers = BTreeMap::from([
-                ("webhook-id".to_owned(), format!("evt_{i}")),
-                ("webhook-timestamp".to_owned(), (clock.now_ms() / 1000).to_string()),
-                ("webhook-signature".to_owned(), "v1,AAAA".to_owned()),
-            ]);
-            inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &headers, b"x").await.unwrap().unwrap();
+            let headers = signed(&[&secret], &format!("evt_{i}"), clock.now_ms() / 1000, "x");
+            let answer = inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &headers, b"x").await.unwrap().unwrap();
+            assert_eq!(answer.status, 200, "{}", answer.verdict);
         }
+        // A stranger who knows the URL posts many wrongly signed messages:
+        // refused and kept, but only the latest few, and the real ones stay.
+        for i in 0..(KEEP_REFUSED + 30) {
+            clock.advance(Duration::from_millis(1));
+            let headers = signed(&[&SigningSecret::generate()], &format!("bad_{i}"), clock.now_ms() / 1000, "x");
+            let answer = inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &headers, b"x").await.unwrap().unwrap();
+            assert_eq!(answer.status, 401, "{}", answer.verdict);
+        }
+        // An id too long to index is refused and not kept.
+        let long_id = "a".repeat(3000);
+        let answer = inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &signed(&[&secret], &long_id, clock.now_ms() / 1000, "x"), b"x").await.unwrap().unwrap();
+        assert_eq!(answer.status, 400);
+        assert!(answer.verdict.contains("256"), "{}", answer.verdict);
+
         let kept = hookline::store::inbox::latest(&t.db, &acme, 1000).await.unwrap();
-        assert_eq!(kept.len() as i64, hookline::store::inbox::KEEP);
-        assert_eq!(kept[0].webhook_id.as_deref(), Some(format!("evt_{}", hookline::store::inbox::KEEP + 4).as_str()));
+        let (valid, refused): (Vec<_>, Vec<_>) = kept.iter().partition(|m| m.signature_valid);
+        assert_eq!(valid.len() as i64, KEEP);
+        assert_eq!(valid[0].webhook_id.as_deref(), Some(format!("evt_{}", KEEP + 4).as_str()));
+        assert_eq!(valid.last().unwrap().webhook_id.as_deref(), Some("evt_5"));
+        assert_eq!(refused.len() as i64, KEEP_REFUSED);
+        assert_eq!(refused[0].webhook_id.as_deref(), Some(format!("bad_{}", KEEP_REFUSED + 29).as_str()));
     }
 }
