@@ -250,21 +250,13 @@ mod ops {
         input: &BalanceRequestInput,
     ) -> Result<BalanceRequest> {
         let threshold = input.validate()?;
-        if list(db, merchant_id, mode)
-            .await?
-            .iter()
-            .any(|r| r.status == RequestStatus::Pending)
-        {
-            return Err(Error::Validation(FieldErrors::single(
-                "threshold",
-                "A request is already waiting for review; you will see the answer here.",
-            )));
-        }
         let id = ids::balance_request_id();
-        on_db!(db, |pool| {
+        // The unique index on pending requests decides between two sent at once.
+        let filed = on_db!(db, |pool| {
             sqlx::query(
                 "INSERT INTO balance_requests (id, merchant_id, mode, threshold_value, currency, status, requested_ms) \
-                 VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6) \
+                 ON CONFLICT (merchant_id, mode) WHERE status = 'pending' DO NOTHING",
             )
             .bind(&id)
             .bind(merchant_id)
@@ -273,8 +265,15 @@ mod ops {
             .bind(threshold.currency.as_str())
             .bind(clock.now_ms())
             .execute(pool)
-            .await?;
+            .await?
+            .rows_affected()
         });
+        if filed == 0 {
+            return Err(Error::Validation(FieldErrors::single(
+                "threshold",
+                "A request is already waiting for review; you will see the answer here.",
+            )));
+        }
         list(db, merchant_id, mode)
             .await?
             .into_iter()

@@ -106,4 +106,26 @@ backend_tests! {
         balance::decide(&t.db, &*clock, &denied.id, false, "Not available in sandbox yet").await.unwrap();
         assert!(!balance::approved(&t.db, &acme, Mode::Sandbox).await.unwrap());
     }
+
+    async fn of_requests_sent_at_once_one_waits_for_review(backend) {
+        let t = hookline::testing::TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let sends = (0..8).map(|i| {
+            let (db, clock, acme) = (t.db.clone(), clock.clone(), acme.clone());
+            tokio::spawn(async move {
+                balance::request(&db, &*clock, &acme, Mode::Live, &asking(&format!("{}00", i + 1), "EUR")).await
+            })
+        });
+        let mut filed = 0;
+        for send in sends.collect::<Vec<_>>() {
+            match send.await.unwrap() {
+                Ok(_) => filed += 1,
+                Err(Error::Validation(fields)) => assert!(fields.get("threshold").unwrap().contains("already")),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(filed, 1);
+        assert_eq!(balance::list(&t.db, &acme, Mode::Live).await.unwrap().len(), 1);
+    }
 }
