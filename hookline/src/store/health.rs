@@ -5,7 +5,7 @@
 use crate::clock::Millis;
 use crate::error::Result;
 use crate::on_db;
-use crate::store::{Backend, Db};
+use crate::store::Db;
 
 /// `next_attempt_ms` of a held delivery: never due until released.
 pub const HELD_UNTIL: Millis = 9_000_000_000_000_000;
@@ -185,21 +185,26 @@ pub enum HeldDeliveries {
 }
 
 /// Enables the endpoint with a clean health record and releases its held
-/// deliveries. Answers how many were released.
+/// deliveries. Answers how many were released; not found if the endpoint
+/// was deleted meanwhile.
 pub async fn enable(db: &Db, endpoint_id: &str, held: HeldDeliveries, now: Millis) -> Result<u64> {
     let _turn = db.write_turn().await;
-    Ok(on_db!(db, |pool| {
+    on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        sqlx::query(
+        let enabled = sqlx::query(
             "UPDATE endpoints SET enabled = TRUE, disabled_reason = NULL, disabled_ms = NULL, \
                consecutive_failures = 0, breaker_until_ms = NULL, probe_delivery_id = NULL, \
                failing_since_ms = NULL, updated_ms = $1 \
-             WHERE id = $2",
+             WHERE id = $2 AND NOT deleted",
         )
         .bind(now)
         .bind(endpoint_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if enabled == 0 {
+            return Err(crate::error::Error::NotFound);
+        }
         let sql = match held {
             HeldDeliveries::Deliver => {
                 "UPDATE deliveries SET held = FALSE, next_attempt_ms = $1 WHERE endpoint_id = $2 AND held"
@@ -216,8 +221,8 @@ pub async fn enable(db: &Db, endpoint_id: &str, held: HeldDeliveries, now: Milli
             .await?
             .rows_affected();
         tx.commit().await?;
-        released
-    }))
+        Ok(released)
+    })
 }
 
 /// Releases held deliveries of endpoints that are enabled, due at `now`.
@@ -225,19 +230,12 @@ pub async fn enable(db: &Db, endpoint_id: &str, held: HeldDeliveries, now: Milli
 /// (or got its 410) records the hold after the endpoint was enabled again,
 /// whose release had already run. A delivery being attempted is left alone.
 pub async fn release_stray_held(db: &Db, now: Millis) -> Result<u64> {
-    // The held partial index's own predicate, so SQLite uses it too.
-    let held = match db.backend() {
-        Backend::Postgres => "d.held",
-        Backend::Sqlite => "d.held = 1",
-    };
-    let sql = format!(
-        "UPDATE deliveries SET held = FALSE, next_attempt_ms = $1 WHERE id IN ( \
+    let sql = "UPDATE deliveries SET held = FALSE, next_attempt_ms = $1 WHERE id IN ( \
            SELECT d.id FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id \
-           WHERE {held} AND e.enabled AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $1))"
-    );
+           WHERE d.held AND e.enabled AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $1))";
     let _turn = db.write_turn().await;
     Ok(on_db!(db, |pool| {
-        sqlx::query(&sql)
+        sqlx::query(sql)
             .bind(now)
             .execute(pool)
             .await?
