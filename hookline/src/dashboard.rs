@@ -97,17 +97,24 @@ mod ops {
 
     const HOUR: i64 = 3_600_000;
 
-    /// The value at quantile `q` of sorted values (nearest rank).
-    pub fn percentile(sorted: &[i64], q: f64) -> Option<i64> {
-        if sorted.is_empty() {
-            return None;
-        }
-        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-        Some(sorted[rank - 1])
+    /// The 1-based rank of quantile `q` among `n` sorted values (nearest
+    /// rank); none of no values.
+    pub fn nearest_rank(n: i64, q: f64) -> Option<i64> {
+        (n > 0).then(|| ((q * n as f64).ceil() as i64).clamp(1, n))
     }
 
     async fn window(db: &Db, merchant_id: &str, mode: Mode, since: i64) -> Result<Window> {
-        let (deliveries, delivered, latencies, attempts_ok) = on_db!(db, |pool| {
+        // The percentiles are read one value each from the sorted latencies
+        // in the database: a busy merchant's week is millions of attempts,
+        // too many to bring into the server for two numbers.
+        const ATTEMPTS: &str = "FROM attempts a JOIN endpoints e ON e.id = a.endpoint_id \
+             WHERE e.merchant_id = $1 AND e.mode = $2 AND a.started_ms >= $3";
+        let count = format!(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.error_class IS NULL THEN 1 ELSE 0 END), 0) {ATTEMPTS}"
+        );
+        let at_rank =
+            format!("SELECT a.latency_ms {ATTEMPTS} ORDER BY a.latency_ms LIMIT 1 OFFSET $4");
+        on_db!(db, |pool| {
             let (deliveries, delivered) = sqlx::query_as::<_, (i64, i64)>(
                 "SELECT COUNT(*), COALESCE(SUM(CASE WHEN d.status = 'succeeded' THEN 1 ELSE 0 END), 0) \
                  FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id \
@@ -118,33 +125,32 @@ mod ops {
             .bind(since)
             .fetch_one(pool)
             .await?;
-            let latencies = sqlx::query_scalar::<_, i64>(
-                "SELECT a.latency_ms FROM attempts a JOIN endpoints e ON e.id = a.endpoint_id \
-                 WHERE e.merchant_id = $1 AND e.mode = $2 AND a.started_ms >= $3 ORDER BY a.latency_ms",
-            )
-            .bind(merchant_id)
-            .bind(mode.as_str())
-            .bind(since)
-            .fetch_all(pool)
-            .await?;
-            let ok = sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM attempts a JOIN endpoints e ON e.id = a.endpoint_id \
-                 WHERE e.merchant_id = $1 AND e.mode = $2 AND a.started_ms >= $3 AND a.error_class IS NULL",
-            )
-            .bind(merchant_id)
-            .bind(mode.as_str())
-            .bind(since)
-            .fetch_one(pool)
-            .await?;
-            (deliveries, delivered, latencies, ok)
-        });
-        Ok(Window {
-            deliveries,
-            delivered,
-            attempts: latencies.len() as i64,
-            attempts_ok,
-            p50_ms: percentile(&latencies, 0.50),
-            p95_ms: percentile(&latencies, 0.95),
+            let (attempts, attempts_ok) = sqlx::query_as::<_, (i64, i64)>(&count)
+                .bind(merchant_id)
+                .bind(mode.as_str())
+                .bind(since)
+                .fetch_one(pool)
+                .await?;
+            let mut quantiles = [None, None];
+            for (q, value) in [0.50, 0.95].into_iter().zip(quantiles.iter_mut()) {
+                if let Some(rank) = nearest_rank(attempts, q) {
+                    *value = sqlx::query_scalar::<_, i64>(&at_rank)
+                        .bind(merchant_id)
+                        .bind(mode.as_str())
+                        .bind(since)
+                        .bind(rank - 1)
+                        .fetch_optional(pool)
+                        .await?;
+                }
+            }
+            Ok(Window {
+                deliveries,
+                delivered,
+                attempts,
+                attempts_ok,
+                p50_ms: quantiles[0],
+                p95_ms: quantiles[1],
+            })
         })
     }
 
@@ -239,16 +245,16 @@ mod ops {
 
     #[cfg(test)]
     mod tests {
-        use super::percentile;
+        use super::nearest_rank;
 
         #[test]
         fn nearest_rank_percentiles() {
-            assert_eq!(percentile(&[], 0.5), None);
-            assert_eq!(percentile(&[7], 0.95), Some(7));
-            let v: Vec<i64> = (1..=100).collect();
-            assert_eq!(percentile(&v, 0.50), Some(50));
-            assert_eq!(percentile(&v, 0.95), Some(95));
-            assert_eq!(percentile(&[1, 2, 3], 0.5), Some(2));
+            assert_eq!(nearest_rank(0, 0.5), None);
+            assert_eq!(nearest_rank(1, 0.95), Some(1));
+            assert_eq!(nearest_rank(100, 0.50), Some(50));
+            assert_eq!(nearest_rank(100, 0.95), Some(95));
+            assert_eq!(nearest_rank(3, 0.5), Some(2));
+            assert_eq!(nearest_rank(3, 0.95), Some(3));
         }
     }
 }

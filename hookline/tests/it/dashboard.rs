@@ -13,6 +13,28 @@ use hookline::store::health::{self, DisabledReason};
 const DAY: i64 = 86_400_000;
 
 backend_tests! {
+    async fn the_dashboard_percentiles_are_nearest_rank_over_the_window(backend) {
+        let t = hookline::testing::TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live,
+            &input("https://a.acme.example/in", &[EventType::PayinSucceeded]), EndpointRules::default()).await.unwrap();
+        let now = clock.now_ms();
+        // Twenty attempts today taking 20, 19, … 1 ms, and a slow one last week.
+        for n in 1..=21 {
+            let at = if n == 21 { now - 3 * DAY } else { now - 1000 * n as i64 };
+            insert_attempt(&t.db, &acme, &ep.id, at, true, n).await;
+            let latency = if n == 21 { 5000 } else { 21 - n as i64 };
+            hookline::on_db!(&t.db, |pool| {
+                sqlx::query("UPDATE attempts SET latency_ms = $1 WHERE id = $2")
+                    .bind(latency).bind(format!("att_t{n}")).execute(pool).await.unwrap();
+            });
+        }
+        let d = dashboard::load(&t.db, &*clock, &acme, Mode::Live).await.unwrap();
+        assert_eq!((d.day.attempts, d.day.p50_ms, d.day.p95_ms), (20, Some(10), Some(19)));
+        assert_eq!((d.week.attempts, d.week.p50_ms, d.week.p95_ms), (21, Some(11), Some(20)));
+    }
+
     async fn the_dashboard_counts_the_day_and_week_and_flags_what_needs_attention(backend) {
         let t = hookline::testing::TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
