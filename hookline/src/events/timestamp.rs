@@ -61,11 +61,14 @@ fn is_rfc3339(s: &str) -> bool {
     {
         return false;
     }
-    if !(1..=12).contains(&num(5..7))
-        || !(1..=31).contains(&num(8..10))
+    // A real calendar day, and no leap second: what a strict `date-time`
+    // check on the merchant's side accepts, Hookline accepts.
+    let (year, month) = (num(0..4), num(5..7));
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month(year, month)).contains(&num(8..10))
         || num(11..13) > 23
         || num(14..16) > 59
-        || num(17..19) > 60
+        || num(17..19) > 59
     {
         return false;
     }
@@ -86,7 +89,20 @@ fn is_rfc3339(s: &str) -> bool {
                 && o[1..3].iter().all(u8::is_ascii_digit)
                 && o[3] == b':'
                 && o[4..6].iter().all(u8::is_ascii_digit)
+                && num(s.len() - 5..s.len() - 3) <= 23
+                && num(s.len() - 2..s.len()) <= 59
         }
+    }
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
 }
 
@@ -100,6 +116,9 @@ mod tests {
             "2026-11-28T14:05:00Z",
             "2026-11-28T14:05:00.123Z",
             "2026-11-28T14:05:00+01:00",
+            "2028-02-29T14:05:00Z",
+            "2000-02-29T23:59:59-23:59",
+            "2026-12-31T23:59:59.999999999Z",
         ] {
             assert!(Timestamp::parse(ok).is_ok(), "{ok}");
         }
@@ -109,6 +128,11 @@ mod tests {
             "2026-13-28T14:05:00Z",
             "2026-11-28T14:05:00",
             "yesterday",
+            "2026-02-29T14:05:00Z",
+            "2026-04-31T14:05:00Z",
+            "2026-11-28T14:05:60Z",
+            "2026-11-28T14:05:00+24:00",
+            "2026-11-28T14:05:00+01:60",
         ] {
             assert!(Timestamp::parse(bad).is_err(), "{bad}");
         }
