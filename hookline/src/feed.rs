@@ -88,39 +88,37 @@ mod ops {
     const STEP: i64 = 5000;
 
     /// Numbers every committed event that has none yet, in creation order,
-    /// above every number handed out so far. Serialized: PostgreSQL by an
-    /// advisory lock, SQLite by its single writer.
+    /// above every number handed out so far (kept in `feed_counter`, as the
+    /// events that had them may have been purged). Serialized: PostgreSQL
+    /// by an advisory lock, SQLite by its single writer.
     pub async fn sequence(db: &Db) -> Result<u64> {
         const NUMBER: &str = "UPDATE events SET feed_seq = s.n FROM ( \
-               SELECT id, (SELECT COALESCE(MAX(feed_seq), 0) FROM events) \
+               SELECT id, (SELECT last_seq FROM feed_counter WHERE id = 1) \
                  + ROW_NUMBER() OVER (ORDER BY created_ms, id) AS n \
                FROM events WHERE feed_seq IS NULL ORDER BY created_ms, id LIMIT $1) s \
              WHERE events.id = s.id";
+        const COUNT: &str = "UPDATE feed_counter SET last_seq = last_seq + $1 WHERE id = 1";
         let mut total = 0;
         loop {
-            let n = match db {
-                Db::Postgres(pool) => {
-                    let mut tx = pool.begin().await?;
+            let _turn = db.write_turn().await;
+            let n = on_db!(db, |pool| {
+                let mut tx = pool.begin().await?;
+                if let Db::Postgres(_) = db {
                     sqlx::query("SELECT pg_advisory_xact_lock(7042113)")
                         .execute(&mut *tx)
                         .await?;
-                    let n = sqlx::query(NUMBER)
-                        .bind(STEP)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    tx.commit().await?;
-                    n
                 }
-                Db::Sqlite(pool) => {
-                    let _turn = db.write_turn().await;
-                    sqlx::query(NUMBER)
-                        .bind(STEP)
-                        .execute(pool)
-                        .await?
-                        .rows_affected()
+                let n = sqlx::query(NUMBER)
+                    .bind(STEP)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n > 0 {
+                    sqlx::query(COUNT).bind(n as i64).execute(&mut *tx).await?;
                 }
-            };
+                tx.commit().await?;
+                n
+            });
             total += n;
             if n < STEP as u64 {
                 return Ok(total);
