@@ -65,8 +65,15 @@ impl Services {
         .await
     }
 
-    /// The rules for an endpoint at `url`.
+    /// The rules for an endpoint at `url`. The sandbox inbox takes sandbox
+    /// endpoints only: live payloads must not land where a sandbox key reads.
     pub async fn rules(&self, who: &Merchant<'_>, url: &str) -> Result<EndpointRules> {
+        if who.mode == Mode::Live && url.trim().starts_with(&self.inbox_base) {
+            return Err(Error::Validation(FieldErrors::single(
+                "url",
+                "The sandbox inbox receives sandbox endpoints only; a live endpoint needs your own server.",
+            )));
+        }
         Ok(EndpointRules {
             allow_http: self.dispatcher.clients.policy().allow_http
                 || url.trim().starts_with(&self.inbox_base),
@@ -319,6 +326,9 @@ impl Services {
 
     /// The merchant's sandbox inbox (made on first use) and what it received.
     pub async fn inbox(&self, who: &Merchant<'_>) -> Result<crate::inbox::InboxView> {
+        if who.mode != Mode::Sandbox {
+            return Err(Error::NotFound);
+        }
         let url = crate::inbox::url(self.db(), self.clock(), &self.inbox_base, who.id).await?;
         let messages = crate::inbox::messages(self.db(), who.id).await?;
         Ok(crate::inbox::InboxView { url, messages })

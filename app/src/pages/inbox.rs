@@ -19,6 +19,13 @@ pub fn InboxPage() -> impl IntoView {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match gate(user.await, Role::Merchant, "/inbox") {
+                    // The inbox receives sandbox endpoints only.
+                    Ok(user) if user.mode == hookline::Mode::Live => view! {
+                        <section class="page-head"><h1>"Sandbox inbox"</h1></section>
+                        <section class="panel" data-testid="inbox-live">
+                            <p>"The sandbox inbox receives sandbox deliveries only, so live payloads never land where a sandbox key can read them. Switch to sandbox in the top bar to use it."</p>
+                        </section>
+                    }.into_any(),
                     Ok(_) => match inbox.await {
                         Ok(inbox) => view! { <InboxBody inbox/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),

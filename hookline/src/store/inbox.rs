@@ -117,11 +117,12 @@ pub async fn latest(db: &Db, merchant_id: &str, limit: i64) -> Result<Vec<Messag
     }))
 }
 
-/// The merchant's endpoints (not deleted) whose URL starts with `prefix`.
+/// The merchant's sandbox endpoints (not deleted) whose URL starts with `prefix`.
 pub async fn endpoints_at(db: &Db, merchant_id: &str, prefix: &str) -> Result<Vec<String>> {
     let ids: Vec<(String, String)> = on_db!(db, |pool| {
         sqlx::query_as::<_, (String, String)>(
-            "SELECT id, url FROM endpoints WHERE merchant_id = $1 AND NOT deleted ORDER BY created_ms",
+            "SELECT id, url FROM endpoints WHERE merchant_id = $1 AND mode = 'sandbox' AND NOT deleted \
+             ORDER BY created_ms",
         )
         .bind(merchant_id)
         .fetch_all(pool)

@@ -91,6 +91,17 @@ backend_tests! {
         let (_, listed) = answer(app.api(Method::GET, "/v1/endpoints", &live_key).send().await.unwrap()).await;
         assert_eq!(listed["data"], json!([]));
 
+        // The sandbox inbox is the sandbox's: a live key neither reads it
+        // nor points a live endpoint at it.
+        let (status, inbox) = answer(app.api(Method::GET, "/v1/inbox", &sandbox_key).send().await.unwrap()).await;
+        assert_eq!(status, 200);
+        assert_eq!(app.api(Method::GET, "/v1/inbox", &live_key).send().await.unwrap().status(), 404);
+        let (status, body) = answer(app.api(Method::POST, "/v1/endpoints", &live_key)
+            .json(&json!({"url": inbox["url"], "event_types": ["payin.succeeded"]})).send().await.unwrap()).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["errors"][0]["field"], "url", "{body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("sandbox"), "{body}");
+
         // Outside the allowlist: 403 and an audit entry; inside it: fine.
         let (status, body) = answer(app.api(Method::GET, "/v1/endpoints", &fenced).send().await.unwrap()).await;
         assert_eq!(status, 403);
@@ -476,7 +487,9 @@ backend_tests! {
                 }
                 let res = send(k).await.unwrap();
                 let status = res.status().as_u16();
-                if op.path.contains("{id}") {
+                // The inbox is the sandbox's: a live key finds none.
+                let no_inbox = who == "the other mode's key" && op.path == "/v1/inbox";
+                if op.path.contains("{id}") || no_inbox {
                     assert_eq!(status, 404, "{what} with {who}");
                 } else {
                     assert!(status < 300, "{what} with {who}: {status}");

@@ -5,9 +5,10 @@ use crate::harness::{Options, PASSWORD, TestApp, spawn_app, spawn_app_with};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use hookline::backend_tests;
-use hookline::clock::Clock;
+use hookline::clock::{Clock, ManualClock};
 use hookline::events::EventType;
 use hookline::events::samples::sample_data;
+use hookline::signing::SigningSecret;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
@@ -81,6 +82,51 @@ pub(crate) async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<(HeaderMap, 
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (url, got)
+}
+
+/// A loopback receiver that verifies what it gets as a merchant's server
+/// should: with the secret set in the answered cell once the endpoint
+/// exists, and `clock` for the timestamp's age. Forged or stale: 401.
+pub(crate) async fn careful_receiver(
+    clock: Arc<ManualClock>,
+) -> (String, Arc<Mutex<Option<SigningSecret>>>) {
+    let secret: Arc<Mutex<Option<SigningSecret>>> = Arc::default();
+    let known = secret.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |h: HeaderMap, body: String| {
+            let known = known.clone();
+            let clock = clock.clone();
+            async move {
+                let header = |name: &str| {
+                    h.get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                let secret = known.lock().unwrap().clone();
+                let verified = secret.is_some_and(|secret| {
+                    let now = clock.now_ms() / 1000;
+                    hookline::signing::verify(
+                        &secret,
+                        &header("webhook-id"),
+                        &header("webhook-timestamp"),
+                        &header("webhook-signature"),
+                        body.as_bytes(),
+                        now,
+                        300,
+                    )
+                    .is_ok()
+                });
+                let status = if verified { 204 } else { 401 };
+                axum::http::StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, secret)
 }
 
 backend_tests! {
@@ -468,8 +514,20 @@ backend_tests! {
         let (_, log) = call(&app, &acme, "delivery_log", &[("query[search]", "")]).await;
         assert!(log["page"]["rows"].as_array().unwrap().is_empty(), "checks are not events");
 
+        // The inbox takes sandbox endpoints only: a careful server of Acme's own.
+        let (own_url, own_secret) = careful_receiver(app.clock.clone()).await;
+        let own = create(&app, &acme, &own_url).await;
+        let (_, secret) = call(&app, &acme, "reveal_secret", &[("id", &own), ("password", PASSWORD)]).await;
+        *own_secret.lock().unwrap() = Some(SigningSecret::parse(secret.as_str().unwrap()).unwrap());
+        let (_, report) = call(&app, &acme, "run_readiness_check", &[("id", &own)]).await;
+        assert_eq!(report["passed"], true, "{report}");
+
         // Live: the naive URL starts disabled and cannot be enabled; the careful one starts.
         assert_eq!(call(&app, &acme, "set_mode", &[("mode", "live")]).await.0, 200);
+        let (status, body) = call(&app, &acme, "create_endpoint", &[
+            ("url", &careful_url), ("event_types[]", "payin.succeeded"), ("allowlist", ""),
+        ]).await;
+        assert_eq!((status, fields(&body)), (422, vec!["url".to_owned()]), "a live endpoint at the inbox: {body}");
         let live_naive = create(&app, &acme, &naive_url).await;
         let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &live_naive)]).await;
         assert_eq!(page["summary"]["status"], "disabled");
@@ -477,7 +535,7 @@ backend_tests! {
         let (status, body) = call(&app, &acme, "set_endpoint_enabled", &[("id", &live_naive), ("enabled", "true")]).await;
         assert_eq!(status, 422);
         assert_eq!(fields(&body), vec!["enabled"]);
-        let live_careful = create(&app, &acme, &careful_url).await;
+        let live_careful = create(&app, &acme, &own_url).await;
         let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &live_careful)]).await;
         assert_eq!(page["summary"]["status"], "enabled");
         // Moving it to an unchecked URL stops it.
