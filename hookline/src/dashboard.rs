@@ -238,7 +238,7 @@ mod ops {
             chart: chart(db, merchant_id, mode, now).await?,
             attention,
             notices,
-            announcements: crate::notices::open_for(db, merchant_id).await?,
+            announcements: crate::notices::open_for(db, merchant_id, mode).await?,
             endpoint_count,
         })
     }

@@ -200,6 +200,7 @@ mod ops {
     use crate::clock::Clock;
     use crate::error::{Error, Result};
     use crate::ids;
+    use crate::mode::Mode;
     use crate::on_db;
     use crate::store::Db;
     use crate::validation::FieldErrors;
@@ -304,7 +305,7 @@ mod ops {
 
     /// The notices addressed to a merchant that it has not acknowledged yet,
     /// newest first.
-    pub async fn open_for(db: &Db, merchant_id: &str) -> Result<Vec<MerchantNotice>> {
+    pub async fn open_for(db: &Db, merchant_id: &str, mode: Mode) -> Result<Vec<MerchantNotice>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM notices n \
              WHERE (n.audience = 'all' OR EXISTS (SELECT 1 FROM notice_recipients r WHERE r.notice_id = n.id AND r.merchant_id = $1)) \
@@ -323,10 +324,12 @@ mod ops {
             let endpoints_on_version = match &notice.retiring_version {
                 Some(version) => on_db!(db, |pool| {
                     sqlx::query_scalar::<_, String>(
-                        "SELECT url FROM endpoints WHERE merchant_id = $1 AND payload_version = $2 AND NOT deleted ORDER BY url",
+                        "SELECT url FROM endpoints WHERE merchant_id = $1 AND mode = $3 AND payload_version = $2 \
+                         AND NOT deleted ORDER BY url",
                     )
                     .bind(merchant_id)
                     .bind(version)
+                    .bind(mode.as_str())
                     .fetch_all(pool)
                     .await?
                 }),

@@ -47,19 +47,21 @@ backend_tests! {
         // To one chosen merchant.
         let only_globex = notices::publish(&t.db, &*clock, "help@hookline.example", &notice("Globex migration", "chosen", &globex, "")).await.unwrap();
         assert!(!only_globex.to_all);
-        assert!(notices::open_for(&t.db, &acme).await.unwrap().is_empty());
-        assert_eq!(notices::open_for(&t.db, &globex).await.unwrap().len(), 1);
+        assert!(notices::open_for(&t.db, &acme, Mode::Live).await.unwrap().is_empty());
+        assert_eq!(notices::open_for(&t.db, &globex, Mode::Live).await.unwrap().len(), 1);
         assert!(matches!(notices::acknowledge(&t.db, &*clock, &acme, "a@acme.example", &only_globex.id).await, Err(Error::NotFound)),
             "a merchant cannot acknowledge a notice that is not its own");
 
         // To everyone, retiring a payload version: acme sees which endpoint still uses it.
         clock.advance(Duration::from_secs(60));
         let retire = notices::publish(&t.db, &*clock, "help@hookline.example", &notice("2025-06-01 retires", "all", "", "2025-06-01")).await.unwrap();
-        let open = notices::open_for(&t.db, &acme).await.unwrap();
+        let open = notices::open_for(&t.db, &acme, Mode::Live).await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].notice.retiring_version.as_deref(), Some("2025-06-01"));
         assert_eq!(open[0].endpoints_on_version, vec!["https://old.acme.example/in".to_owned()]);
-        let for_globex = notices::open_for(&t.db, &globex).await.unwrap();
+        assert!(notices::open_for(&t.db, &acme, Mode::Sandbox).await.unwrap()[0].endpoints_on_version.is_empty(),
+            "the other mode's endpoints are not named");
+        let for_globex = notices::open_for(&t.db, &globex, Mode::Live).await.unwrap();
         assert_eq!(for_globex.iter().map(|n| n.notice.id.as_str()).collect::<Vec<_>>(), vec![retire.id.as_str(), only_globex.id.as_str()], "newest first");
         assert!(for_globex[0].endpoints_on_version.is_empty());
 
@@ -68,8 +70,8 @@ backend_tests! {
         notices::acknowledge(&t.db, &*clock, &acme, "a@acme.example", &retire.id).await.unwrap();
         clock.advance(Duration::from_secs(60));
         notices::acknowledge(&t.db, &*clock, &acme, "someone@acme.example", &retire.id).await.unwrap();
-        assert!(notices::open_for(&t.db, &acme).await.unwrap().is_empty());
-        assert_eq!(notices::open_for(&t.db, &globex).await.unwrap().len(), 2);
+        assert!(notices::open_for(&t.db, &acme, Mode::Live).await.unwrap().is_empty());
+        assert_eq!(notices::open_for(&t.db, &globex, Mode::Live).await.unwrap().len(), 2);
         assert!(matches!(notices::acknowledge(&t.db, &*clock, &acme, "a@acme.example", "ntc_none").await, Err(Error::NotFound)));
 
         let listed = notices::list(&t.db).await.unwrap();

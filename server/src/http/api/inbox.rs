@@ -22,7 +22,8 @@ async fn notices(
     State(state): State<AppState>,
     Extension(c): Extension<ApiCaller>,
 ) -> Result<Json<List<MerchantNotice>>, Problem> {
-    let data = hookline::notices::open_for(&state.portal.db, &c.caller.merchant_id).await?;
+    let data =
+        hookline::notices::open_for(&state.portal.db, &c.caller.merchant_id, c.caller.mode).await?;
     Ok(Json(List { data }))
 }
 
