@@ -205,14 +205,15 @@ pub async fn publish_batch(
         return Err(Problem::invalid(errors));
     }
     // Unknown merchants refuse the batch before anything is stored.
-    let mut merchants: Vec<&str> = items.iter().map(|(i, _)| i.merchant_id.as_str()).collect();
+    // Trimmed, as each event's id is before it is stored.
+    let mut merchants: Vec<&str> = items.iter().map(|(i, _)| i.merchant_id.trim()).collect();
     merchants.sort_unstable();
     merchants.dedup();
     for m in merchants {
         if !hookline::store::events::merchant_exists(&state.portal.db, m).await? {
             let mut e = FieldErrors::new();
             for (i, (input, _)) in items.iter().enumerate() {
-                if input.merchant_id == m {
+                if input.merchant_id.trim() == m {
                     e.add(
                         &format!("events[{i}].merchant_id"),
                         format!("no merchant `{m}`"),

@@ -172,6 +172,8 @@ backend_tests! {
 
         let mut items: Vec<Value> = (0..3).map(|_| event(&merchant, EventType::ApiError, now)).collect();
         items[0]["idempotency_key"] = json!("k-0");
+        // Spaces around the merchant id are trimmed, as for a single publish.
+        items[1]["merchant_id"] = json!(format!(" {merchant} "));
         let res = app.publish("/internal/v1/events/batch", &json!({ "events": items }), None).await;
         assert_eq!(res.status(), 200);
         let out: Value = res.json().await.unwrap();
