@@ -77,8 +77,18 @@ fn operation(op: &Op, g: &mut schemars::SchemaGenerator, problem: &Value) -> Val
     }
     let mut responses = Map::new();
     responses.insert(status.to_string(), success);
-    for (code, what) in [
-        ("400", "Malformed JSON"),
+    let mut refusals: Vec<(&str, &str)> = Vec::new();
+    if op.request.is_some() {
+        refusals.push(("400", "Malformed JSON"));
+    }
+    if op.method == Method::POST {
+        refusals.push((
+            "409",
+            "A request with the same `Idempotency-Key` is still running; retry later",
+        ));
+        refusals.push(("413", "The request body is too large"));
+    }
+    refusals.extend([
         ("401", "No API key, or one that is not valid or was revoked"),
         (
             "403",
@@ -90,7 +100,12 @@ fn operation(op: &Op, g: &mut schemars::SchemaGenerator, problem: &Value) -> Val
         ),
         ("422", "A field is wrong; `errors` names it"),
         ("429", "Too many requests for this key; see `Retry-After`"),
-    ] {
+        (
+            "503",
+            "Storage is unreachable for a moment and nothing was changed; retry after `Retry-After`",
+        ),
+    ]);
+    for (code, what) in refusals {
         let mut content = problem_content.clone();
         if code == "422" {
             content["application/problem+json"]["example"] = super::examples::problem();
