@@ -18,10 +18,15 @@ pub fn ApiKeysPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeApiKey>::new();
     // Reload after a key was made or revoked; a refused form keeps what was typed.
     let changed = RwSignal::new(0);
+    // One effect per action, so a refused form after an earlier revoke
+    // does not reload (and clear) the page.
     Effect::new(move |_| {
-        let ok = create.value().with(|v| matches!(v, Some(Ok(_))))
-            || revoke.value().with(|v| matches!(v, Some(Ok(_))));
-        if ok {
+        if create.value().with(|v| matches!(v, Some(Ok(_)))) {
+            changed.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if revoke.value().with(|v| matches!(v, Some(Ok(_)))) {
             changed.update(|n| *n += 1);
         }
     });
@@ -73,7 +78,7 @@ fn KeysBody(
                         {active.then(|| view! {
                             <ActionForm action=revoke attr:class="inline-form">
                                 <input type="hidden" name="id" value=id/>
-                                <button type="submit" class="button button-small button-danger">"Revoke"</button>
+                                <button type="submit" class="button button-small button-danger" disabled=move || revoke.pending().get()>"Revoke"</button>
                             </ActionForm>
                         })}
                     </td>

@@ -218,14 +218,25 @@ pub fn EndpointDetailPage() -> impl IntoView {
     let switch = ServerAction::<SetEndpointEnabled>::new();
     let rotate = ServerAction::<RotateSecret>::new();
     let check = ServerAction::<RunReadinessCheck>::new();
+    // One effect per action: each reacts to its own answer only, so a
+    // refused save after a successful rotation keeps what was typed.
     Effect::new(move |_| {
-        let done = [
-            update.value().with(|v| matches!(v, Some(Ok(_)))),
-            switch.value().with(|v| matches!(v, Some(Ok(_)))),
-            rotate.value().with(|v| matches!(v, Some(Ok(_)))),
-            check.value().with(|v| matches!(v, Some(Ok(_)))),
-        ];
-        if done.contains(&true) {
+        if update.value().with(|v| matches!(v, Some(Ok(_)))) {
+            page.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if switch.value().with(|v| matches!(v, Some(Ok(_)))) {
+            page.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if rotate.value().with(|v| matches!(v, Some(Ok(_)))) {
+            page.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if check.value().with(|v| matches!(v, Some(Ok(_)))) {
             page.refetch();
         }
     });

@@ -81,8 +81,15 @@ pub fn AdminEventPage() -> impl IntoView {
     let merchant = move || params.read().get("id").unwrap_or_default();
     let event_id = move || params.read().get("event").unwrap_or_default();
     let resend = ServerAction::<AdminResendEvent>::new();
+    // Reload after a resend went out; a refused one keeps the typed reason.
+    let sent = RwSignal::new(0);
+    Effect::new(move |_| {
+        if resend.value().with(|v| matches!(v, Some(Ok(_)))) {
+            sent.update(|n| *n += 1);
+        }
+    });
     let detail = Resource::new(
-        move || (merchant(), event_id(), resend.version().get()),
+        move || (merchant(), event_id(), sent.get()),
         |(m, e, _)| admin_event(m, e),
     );
     view! {

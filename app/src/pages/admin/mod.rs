@@ -194,8 +194,8 @@ fn PendingBalances(
                             <p class="field-message"><span class="field-error">{reason_error}</span></p>
                         </div>
                         <div class="actions">
-                            <button type="submit" name="decision" value="approve" class="button">"Approve"</button>
-                            <button type="submit" name="decision" value="deny" class="button button-quiet">"Deny"</button>
+                            <button type="submit" name="decision" value="approve" class="button" disabled=move || decide.pending().get()>"Approve"</button>
+                            <button type="submit" name="decision" value="deny" class="button button-quiet" disabled=move || decide.pending().get()>"Deny"</button>
                         </div>
                     </ActionForm>
                 </article>
@@ -235,10 +235,15 @@ pub fn AdminMerchantPage() -> impl IntoView {
     let enable = ServerAction::<AdminEnableEndpoint>::new();
     // Reload after an action succeeded; a refused one keeps the typed reason.
     let done = RwSignal::new(0);
+    // One effect per action, so one's earlier success does not reload (and
+    // clear) the page when the other is refused.
     Effect::new(move |_| {
-        let ok = resend.value().with(|v| matches!(v, Some(Ok(_))))
-            || enable.value().with(|v| matches!(v, Some(Ok(_))));
-        if ok {
+        if resend.value().with(|v| matches!(v, Some(Ok(_)))) {
+            done.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if enable.value().with(|v| matches!(v, Some(Ok(_)))) {
             done.update(|n| *n += 1);
         }
     });
@@ -313,7 +318,7 @@ fn MerchantDetailView(
                                     <label>"Reason" <input name="reason"/></label>
                                 </div>
                                 <label class="check"><input type="checkbox" name="override_readiness" value="true"/>" Override the readiness requirement"</label>
-                                <button type="submit" class="button button-small">"Re-enable"</button>
+                                <button type="submit" class="button button-small" disabled=move || enable.pending().get()>"Re-enable"</button>
                             </ActionForm>
                         })}
                     </td>
@@ -369,7 +374,7 @@ fn MerchantDetailView(
                     <input id="resend-reason" name="reason" aria-describedby="resend-reason-message"/>
                     <p class="field-message" id="resend-reason-message"><span class="field-error">{move || field_error(resend_value, "reason").get()}</span></p>
                 </div>
-                <button type="submit" class="button">"Resend"</button>
+                <button type="submit" class="button" disabled=move || resend.pending().get()>"Resend"</button>
             </ActionForm>
             <p class="form-error" role="alert">{move || resend_value.with(|v| form_error(v, &["event_id", "reason"]))}</p>
             {move || resend_value.get().and_then(Result::ok).map(|n| view! { <p class="form-ok" role="status" data-testid="admin-resend-done">{format!("Queued {n} delivery(ies).")}</p> })}

@@ -21,7 +21,14 @@ fn day(ms: i64) -> String {
 pub fn AdminNoticesPage() -> impl IntoView {
     let user = expect_context::<UserResource>().0;
     let publish = ServerAction::<AdminPublishNotice>::new();
-    let notices = Resource::new(move || publish.version().get(), |_| admin_notices());
+    // Reload after a notice was published; a refused one keeps the form.
+    let published = RwSignal::new(0);
+    Effect::new(move |_| {
+        if publish.value().with(|v| matches!(v, Some(Ok(_)))) {
+            published.update(|n| *n += 1);
+        }
+    });
+    let notices = Resource::new(move || published.get(), |_| admin_notices());
     view! {
         <Title text="Notices"/>
         <Suspense fallback=|| view! { <Loading/> }>
