@@ -94,6 +94,10 @@ backend_tests! {
         assert_eq!(refunds.rows[0].endpoint_id, a.id);
         let by_id = logs::page(&t.db, &acme, Mode::Live, &LogQuery { search: payins[3].clone(), ..query() }).await.unwrap();
         assert_eq!(by_id.rows.len(), 2);
+        let by_id_at_b = LogQuery { search: payins[3].clone(), endpoint: b.id.clone(), ..query() };
+        let by_id_at_b = logs::page(&t.db, &acme, Mode::Live, &by_id_at_b).await.unwrap();
+        assert_eq!(by_id_at_b.rows.len(), 1);
+        assert_eq!(by_id_at_b.rows[0].endpoint_id, b.id);
         let detail = logs::event(&t.db, &acme, Mode::Live, &payins[3]).await.unwrap();
         let by_txn = logs::page(&t.db, &acme, Mode::Live, &LogQuery { search: detail.resource_id.clone(), ..query() }).await.unwrap();
         // Samples share one transaction id: every payin delivery matches, the refund does not.
