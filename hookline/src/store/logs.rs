@@ -109,7 +109,11 @@ pub async fn page(db: &Db, f: &LogFilter<'_>) -> Result<Vec<LogRowRaw>> {
             "(d.created_ms < {p_ms} OR (d.created_ms = {p_ms} AND d.id < {p_id}))"
         ));
     }
-    let limit = args.push(Arg::Int(f.limit));
+    // The page size is written into the statement, not bound: PostgreSQL
+    // plans each statement once (force_generic_plan), and for an unknown
+    // LIMIT it expects a tenth of the merchant's deliveries, which made it
+    // start parallel workers for a 50-row page (6 ms against 0.4 ms).
+    let limit = f.limit;
     let sql = format!(
         "SELECT d.id AS delivery_id, d.event_id, e.event_type, e.resource_id, d.endpoint_id, ep.url AS endpoint_url, \
            d.status, d.held, d.attempts, d.next_attempt_ms, d.created_ms, e.is_test, \
