@@ -1599,18 +1599,21 @@ async fn log_figures(db: &Db, backend: Backend, attempts: u64) -> Result<String,
     let (one, detail) =
         timed(|| hookline::logs::ops::event(db, merchant, Mode::Live, &event)).await?;
     let shown: usize = detail.deliveries.iter().map(|d| d.attempts.len()).sum();
+    let deliveries = match detail.deliveries.len() {
+        1 => "1 delivery".to_owned(),
+        n => format!("{n} deliveries"),
+    };
     Ok(format!(
         "delivery log on {}: {} attempts of {} deliveries of {} events, {LOG_MERCHANTS} merchants \
          with {LOG_ENDPOINTS_PER_MODE} endpoints in each mode (filled in {:.0} s); \
          one merchant's live log ({merchant_live} deliveries), median of {LOG_RUNS} calls each:\n  \
-         {}; one event ({} deliveries, {shown} attempts) {}",
+         {}; one event ({deliveries}, {shown} attempts) {}",
         backend.as_str(),
         data.attempts,
         data.deliveries,
         data.events,
         filled.as_secs_f64(),
         figures.join(", "),
-        detail.deliveries.len(),
         ms2(one),
     ))
 }
