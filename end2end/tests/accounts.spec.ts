@@ -69,6 +69,20 @@ test('a visitor is sent to log in and comes back after', async ({ page }) => {
   await expect(page).toHaveURL(/\/admin$/);
 });
 
+test('a session that ends while the portal is open offers a way back through sign-in', async ({ page, context }) => {
+  const email = uniqueEmail('ended');
+  await signUp(page, 'Ended Session Ltd', email);
+  // Signed out elsewhere: the open page still shows the merchant, its next call is refused.
+  await context.clearCookies();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Endpoints', exact: true }).click();
+  await expect(page.getByRole('alert')).toContainText('Please log in to continue.');
+  await page.getByTestId('sign-in-again').click();
+  await expect(page).toHaveURL(/\/login\?next=\/endpoints$/);
+  await logIn(page, email, PASSWORD, '/login?next=/endpoints');
+  await expect(page).toHaveURL(/\/endpoints$/);
+  await expect(page.getByRole('heading', { name: 'Endpoints' })).toBeVisible();
+});
+
 test('unknown pages are a 404', async ({ page }) => {
   const response = await page.goto('/does-not-exist');
   expect(response?.status()).toBe(404);

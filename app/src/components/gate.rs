@@ -6,6 +6,7 @@ use crate::pages::not_found::Forbidden;
 use hookline::Role;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
 
 /// Lets `user` through if it has `role`. Otherwise gives the view to show
 /// instead: a redirect to sign in (remembering `here`), a 403 page for the
@@ -44,11 +45,25 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         ),
         _ => None,
     };
+    // A session that ended while the page was open (expired, or signed out
+    // in another tab): a way back to this page through sign-in.
+    let sign_in = matches!(error, AppError::Unauthenticated).then(|| {
+        let location = use_location();
+        let mut here = location.pathname.get_untracked();
+        let search = location.search.get_untracked();
+        if !search.is_empty() {
+            here = format!("{here}?{search}");
+        }
+        let href = format!("/login?next={}", encode_component(&here));
+        // A full page load, so the portal forgets the user it had.
+        view! { <p><a class="button" href=href rel="external" data-testid="sign-in-again">"Sign in again"</a></p> }
+    });
     view! {
         <div class="panel panel-error" role="alert">
             <h1>"Something went wrong"</h1>
             <p>{error.to_string()}</p>
             {details.map(|items| view! { <ul class="error-list">{items}</ul> })}
+            {sign_in}
         </div>
     }
 }
