@@ -182,6 +182,10 @@ test('an endpoint can be deleted and its logs stay', async ({ page }) => {
     await addEndpoint(page, receiver.url, ['payin.failed']);
     await page.getByRole('button', { name: 'Send test event' }).click();
     await expect(page.getByTestId('test-outcome')).toHaveText('Delivered: HTTP 200');
+    // Not without the confirmation box: the browser keeps the form back.
+    const confirm = page.getByTestId('confirm-delete');
+    expect(await confirm.evaluate((box: HTMLInputElement) => box.form?.checkValidity())).toBe(false);
+    await page.getByTestId('confirm-delete').check();
     await page.getByRole('button', { name: 'Delete endpoint' }).click();
     await expect(page).toHaveURL(/\/endpoints$/);
     await expect(page.getByText('No endpoints in sandbox mode yet')).toBeVisible();

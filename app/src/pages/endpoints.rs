@@ -569,6 +569,8 @@ fn DeletePanel(id: String) -> impl IntoView {
             <p class="muted">"It stops receiving events at once; events not yet delivered to it are marked failed. Its delivery logs stay."</p>
             <ActionForm action=delete attr:class="form form-inline">
                 <input type="hidden" name="id" value=id/>
+                // Deleting cannot be undone: the browser asks for this box first.
+                <label class="check"><input type="checkbox" required=true data-testid="confirm-delete"/>" Yes, delete it: it stops receiving events now"</label>
                 <button type="submit" class="button button-danger" disabled=move || delete.pending().get()>"Delete endpoint"</button>
                 <p class="form-error" role="alert">{move || delete.value().with(|v| form_error(v, &[]))}</p>
             </ActionForm>
