@@ -303,7 +303,24 @@ mod ops {
             .fetch_optional(pool)
             .await?
         });
-        merchant.ok_or(Error::NotFound)
+        if let Some(merchant) = merchant {
+            return Ok(merchant);
+        }
+        // Decided already (by another admin, or a second click): say so,
+        // rather than that the request does not exist.
+        let decided = on_db!(db, |pool| {
+            sqlx::query_scalar::<_, String>("SELECT status FROM balance_requests WHERE id = $1")
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        match decided {
+            Some(status) => Err(Error::Validation(FieldErrors::single(
+                "decision",
+                format!("This request was {status} already."),
+            ))),
+            None => Err(Error::NotFound),
+        }
     }
 
     /// Requests waiting for the onboarding team, oldest first, with the

@@ -100,7 +100,9 @@ backend_tests! {
         let listed = balance::list(&t.db, &acme, Mode::Live).await.unwrap();
         assert_eq!(listed[0].status, RequestStatus::Approved);
         assert_eq!(listed[0].note, "Approved for treasury alerts");
-        assert!(matches!(balance::decide(&t.db, &*clock, &req.id, false, "").await, Err(Error::NotFound)), "decided once");
+        let Err(Error::Validation(fields)) = balance::decide(&t.db, &*clock, &req.id, false, "").await else { panic!("decided once") };
+        assert_eq!(fields.get("decision"), Some("This request was approved already."));
+        assert!(matches!(balance::decide(&t.db, &*clock, "bal_none", false, "").await, Err(Error::NotFound)));
 
         let denied = balance::request(&t.db, &*clock, &acme, Mode::Sandbox, &asking("100", "JPY")).await.unwrap();
         balance::decide(&t.db, &*clock, &denied.id, false, "Not available in sandbox yet").await.unwrap();
