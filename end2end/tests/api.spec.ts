@@ -33,7 +33,9 @@ test('a merchant creates an API key, sees it once, uses it, and revokes it', asy
   await open(page, '/api-keys');
   await expect(page.getByTestId('api-key').filter({ hasText: 'CI deploys' })).not.toContainText('Never');
   await expect(page.locator('body')).not.toContainText(key);
-  await page.getByTestId('api-key').filter({ hasText: 'CI deploys' }).getByRole('button', { name: 'Revoke' }).click();
+  await expect(row.getByRole('button', { name: 'Revoke now' })).toBeHidden();
+  await row.getByText('Revoke…').click();
+  await row.getByRole('button', { name: 'Revoke now' }).click();
   await expect(page.getByTestId('api-key').filter({ hasText: 'CI deploys' })).toContainText('Revoked');
   const refused = await fetch(`${baseURL}/v1/endpoints`, { headers: { authorization: `Bearer ${key}` } });
   expect(refused.status).toBe(401);

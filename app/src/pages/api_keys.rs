@@ -75,11 +75,17 @@ fn KeysBody(
                     <td data-label="Last used">{k.last_used_ms.map_or_else(|| "Never".to_owned(), format_utc)}</td>
                     <td data-label="Status">{status}</td>
                     <td data-label="Action">
+                        // Revoking cannot be undone and stops every script
+                        // using the key: one more click to be sure.
                         {active.then(|| view! {
-                            <ActionForm action=revoke attr:class="inline-form">
-                                <input type="hidden" name="id" value=id/>
-                                <button type="submit" class="button button-small button-danger" disabled=move || revoke.pending().get()>"Revoke"</button>
-                            </ActionForm>
+                            <details class="confirm">
+                                <summary>"Revoke…"</summary>
+                                <ActionForm action=revoke attr:class="inline-form">
+                                    <input type="hidden" name="id" value=id/>
+                                    <button type="submit" class="button button-small button-danger" disabled=move || revoke.pending().get()>"Revoke now"</button>
+                                </ActionForm>
+                                <p class="muted small">"Requests with it are refused at once."</p>
+                            </details>
                         })}
                     </td>
                 </tr>
