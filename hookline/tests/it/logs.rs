@@ -218,6 +218,13 @@ backend_tests! {
             clock.advance(Duration::from_secs(60));
         }
         assert_eq!(finish_all(&t.db, &clock, Outcome::Failed).await, 5);
+        let failed = LogQuery { status: "failed".into(), limit: "3".into(), ..LogQuery::default() };
+        let first = logs::page(&t.db, &acme, Mode::Live, &failed).await.unwrap();
+        assert_eq!(first.rows.len(), 3);
+        assert!(first.rows.iter().all(|r| r.state == DeliveryState::Failed));
+        let rest = LogQuery { cursor: first.next_cursor.clone().expect("a second page"), ..failed.clone() };
+        assert_eq!(logs::page(&t.db, &acme, Mode::Live, &rest).await.unwrap().rows.len(), 2);
+        assert!(logs::page(&t.db, &globex, Mode::Live, &failed).await.unwrap().rows.is_empty());
         // The first four minutes hold four failed deliveries; the fifth is outside.
         let range = RecoverInput { endpoint: ep.id.clone(), from: format_input(start), to: format_input(start + 240_000) };
         let plan = logs::recover_preview(&t.db, &acme, Mode::Live, &range).await.unwrap();
