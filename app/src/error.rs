@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppError {
-    #[error("Please log in to continue.")]
+    #[error("You are signed out (the session ended or was closed): sign in again to continue.")]
     Unauthenticated,
     #[error("Your account does not have access to this.")]
     Forbidden,

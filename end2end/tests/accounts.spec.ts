@@ -75,7 +75,7 @@ test('a session that ends while the portal is open offers a way back through sig
   // Signed out elsewhere: the open page still shows the merchant, its next call is refused.
   await context.clearCookies();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Endpoints', exact: true }).click();
-  await expect(page.getByRole('alert')).toContainText('Please log in to continue.');
+  await expect(page.getByRole('alert')).toContainText('You are signed out');
   await page.getByTestId('sign-in-again').click();
   await expect(page).toHaveURL(/\/login\?next=\/endpoints$/);
   await logIn(page, email, PASSWORD, '/login?next=/endpoints');
