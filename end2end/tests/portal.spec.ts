@@ -133,6 +133,7 @@ test('the delivery log filters from the URL, opens an event, resends and recover
     await expect(page.getByTestId('event-id')).toHaveText(ids[0]);
     await expect(page.getByTestId('payload')).toContainText('"transaction_id": "txn_e2e_0001"');
     await expect(page.getByTestId('attempt-outcome').first()).toHaveText('HTTP 500');
+    await expect(page.getByTestId('attempt-version').first()).toHaveText(/^\d{4}-\d{2}-\d{2}$/);
     await screenshot(page, 'event');
     fixed.add(ids[0]);
     await page.waitForSelector('body[data-hydrated]');

@@ -136,6 +136,7 @@ fn AttemptItem(attempt: AttemptView) -> impl IntoView {
                 " · " {format_utc(attempt.started_ms)}
                 " · " <span data-testid="attempt-outcome">{outcome}</span>
                 " · " {attempt.latency_ms} " ms"
+                {attempt.payload_version.clone().map(|v| view! { " · payload " <code data-testid="attempt-version">{v}</code> })}
                 {attempt.error_class.clone().map(|c| view! { " · " <span class="badge badge-bad">{c}</span> })}
             </p>
             {attempt.error_message.map(|m| view! { <p class="muted">{m}</p> })}

@@ -129,6 +129,9 @@ pub struct AttemptView {
     pub started_ms: i64,
     pub latency_ms: i64,
     pub url: String,
+    /// The payload version its body was rendered in; none for attempts
+    /// recorded before versions were kept.
+    pub payload_version: Option<String>,
     pub request_headers: Vec<(String, String)>,
     pub response_status: Option<i64>,
     pub response_headers: Vec<(String, String)>,

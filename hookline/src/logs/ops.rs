@@ -170,6 +170,7 @@ fn attempt_view(a: AttemptRow) -> AttemptView {
         request_headers: headers(Some(&a.request_headers)),
         response_headers: headers(a.response_headers.as_deref()),
         url: a.url,
+        payload_version: (!a.payload_version.is_empty()).then_some(a.payload_version),
         response_status: a.response_status,
         response_body: a.response_body,
         error_class: a.error_class,

@@ -160,6 +160,7 @@ backend_tests! {
         assert_eq!(delivery.attempts.len(), 1);
         assert_eq!(delivery.attempts[0].response_status, Some(500));
         assert_eq!(delivery.attempts[0].error_class.as_deref(), Some("http_status"));
+        assert_eq!(delivery.attempts[0].payload_version.as_deref(), Some("2026-09-01"), "the version it was sent in");
 
         let published = publish_sample(&t.db, &clock, &acme, Mode::Live, EventType::PayinSucceeded).await;
         let detail = logs::event(&t.db, &acme, Mode::Live, &published).await.unwrap();
