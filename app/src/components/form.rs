@@ -7,6 +7,23 @@ use leptos::prelude::*;
 /// The last answer of a server action, as forms read it.
 pub type Answer<T> = Signal<Option<Result<T, AppError>>>;
 
+/// Calls `then` each time `action` succeeds; a refused answer leaves the
+/// page, and what was typed, as it is. One effect per action: an effect
+/// reading several would run again on an earlier success when another is
+/// refused, and reload (clear) the refused form.
+pub fn on_success<S>(action: ServerAction<S>, then: impl Fn() + 'static)
+where
+    S: leptos::server_fn::ServerFn + Send + Sync + Clone + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            then();
+        }
+    });
+}
+
 /// The message the last submission got for one field, if any.
 pub fn field_error<T>(value: Answer<T>, name: &'static str) -> Signal<Option<String>>
 where

@@ -3,7 +3,7 @@
 
 use crate::UserResource;
 use crate::api::api_keys::{CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::form::{Answer, Field, TextArea, field_error, form_error};
+use crate::components::form::{Answer, Field, TextArea, field_error, form_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::api_keys::{ApiKey, CreatedKey};
 use hookline::time::format_utc;
@@ -18,18 +18,8 @@ pub fn ApiKeysPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeApiKey>::new();
     // Reload after a key was made or revoked; a refused form keeps what was typed.
     let changed = RwSignal::new(0);
-    // One effect per action, so a refused form after an earlier revoke
-    // does not reload (and clear) the page.
-    Effect::new(move |_| {
-        if create.value().with(|v| matches!(v, Some(Ok(_)))) {
-            changed.update(|n| *n += 1);
-        }
-    });
-    Effect::new(move |_| {
-        if revoke.value().with(|v| matches!(v, Some(Ok(_)))) {
-            changed.update(|n| *n += 1);
-        }
-    });
+    on_success(create, move || changed.update(|n| *n += 1));
+    on_success(revoke, move || changed.update(|n| *n += 1));
     let keys = Resource::new(move || changed.get(), |_| list_api_keys());
     view! {
         <Title text="API keys"/>

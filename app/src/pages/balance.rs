@@ -2,7 +2,7 @@
 
 use crate::UserResource;
 use crate::api::balance::{BalanceView, RequestBalanceWarning, list_balance_requests};
-use crate::components::form::{Answer, Field, field_error, form_error};
+use crate::components::form::{Answer, Field, field_error, form_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::Role;
 use hookline::balance::{BalanceRequest, RequestStatus, format_money};
@@ -17,11 +17,7 @@ pub fn BalancePage() -> impl IntoView {
     // Reload the list only after a request was filed, so a refused one keeps
     // what was typed in the form.
     let filed = RwSignal::new(0);
-    Effect::new(move |_| {
-        if ask.value().with(|v| matches!(v, Some(Ok(_)))) {
-            filed.update(|n| *n += 1);
-        }
-    });
+    on_success(ask, move || filed.update(|n| *n += 1));
     let requests = Resource::new(move || filed.get(), |_| list_balance_requests());
     view! {
         <Title text="Balance warnings"/>

@@ -9,7 +9,7 @@ use crate::api::endpoints::{
     list_endpoints,
 };
 use crate::components::endpoint_form::EndpointFields;
-use crate::components::form::{Answer, Field, field_error, form_error};
+use crate::components::form::{Answer, Field, field_error, form_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::Role;
 use hookline::endpoint::{EndpointStatus, EndpointSummary, GracePeriod, HealthBadge};
@@ -218,28 +218,10 @@ pub fn EndpointDetailPage() -> impl IntoView {
     let switch = ServerAction::<SetEndpointEnabled>::new();
     let rotate = ServerAction::<RotateSecret>::new();
     let check = ServerAction::<RunReadinessCheck>::new();
-    // One effect per action: each reacts to its own answer only, so a
-    // refused save after a successful rotation keeps what was typed.
-    Effect::new(move |_| {
-        if update.value().with(|v| matches!(v, Some(Ok(_)))) {
-            page.refetch();
-        }
-    });
-    Effect::new(move |_| {
-        if switch.value().with(|v| matches!(v, Some(Ok(_)))) {
-            page.refetch();
-        }
-    });
-    Effect::new(move |_| {
-        if rotate.value().with(|v| matches!(v, Some(Ok(_)))) {
-            page.refetch();
-        }
-    });
-    Effect::new(move |_| {
-        if check.value().with(|v| matches!(v, Some(Ok(_)))) {
-            page.refetch();
-        }
-    });
+    on_success(update, move || page.refetch());
+    on_success(switch, move || page.refetch());
+    on_success(rotate, move || page.refetch());
+    on_success(check, move || page.refetch());
     view! {
         <Title text="Endpoint"/>
         <Suspense fallback=|| view! { <Loading/> }>

@@ -6,7 +6,7 @@ use crate::UserResource;
 use crate::api::admin::{
     AdminRecover, AdminRecoverPreview, AdminResendEvent, admin_delivery_log, admin_event,
 };
-use crate::components::form::{Answer, FieldMessage, field_error, form_error};
+use crate::components::form::{Answer, FieldMessage, field_error, form_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use crate::pages::deliveries::{Filters, LogLinks, LogTable, query_from, query_string};
 use crate::pages::event::EventView;
@@ -83,11 +83,7 @@ pub fn AdminEventPage() -> impl IntoView {
     let resend = ServerAction::<AdminResendEvent>::new();
     // Reload after a resend went out; a refused one keeps the typed reason.
     let sent = RwSignal::new(0);
-    Effect::new(move |_| {
-        if resend.value().with(|v| matches!(v, Some(Ok(_)))) {
-            sent.update(|n| *n += 1);
-        }
-    });
+    on_success(resend, move || sent.update(|n| *n += 1));
     let detail = Resource::new(
         move || (merchant(), event_id(), sent.get()),
         |(m, e, _)| admin_event(m, e),

@@ -6,6 +6,7 @@ pub mod operations;
 
 use crate::UserResource;
 use crate::api::admin::{Directory, admin_merchants};
+use crate::components::form::on_success;
 use crate::components::gate::{ErrorPanel, Loading, encode_component, gate};
 use hookline::Role;
 use hookline::time::format_utc;
@@ -131,11 +132,7 @@ pub fn AdminBalancePage() -> impl IntoView {
     let decide = ServerAction::<AdminDecideBalance>::new();
     // Reload after a decision was taken; a refused one keeps the typed reason.
     let decided = RwSignal::new(0);
-    Effect::new(move |_| {
-        if decide.value().with(|v| matches!(v, Some(Ok(())))) {
-            decided.update(|n| *n += 1);
-        }
-    });
+    on_success(decide, move || decided.update(|n| *n += 1));
     let pending = Resource::new(move || decided.get(), |_| admin_balance_requests());
     view! {
         <Title text="Balance requests"/>
@@ -235,18 +232,8 @@ pub fn AdminMerchantPage() -> impl IntoView {
     let enable = ServerAction::<AdminEnableEndpoint>::new();
     // Reload after an action succeeded; a refused one keeps the typed reason.
     let done = RwSignal::new(0);
-    // One effect per action, so one's earlier success does not reload (and
-    // clear) the page when the other is refused.
-    Effect::new(move |_| {
-        if resend.value().with(|v| matches!(v, Some(Ok(_)))) {
-            done.update(|n| *n += 1);
-        }
-    });
-    Effect::new(move |_| {
-        if enable.value().with(|v| matches!(v, Some(Ok(_)))) {
-            done.update(|n| *n += 1);
-        }
-    });
+    on_success(resend, move || done.update(|n| *n += 1));
+    on_success(enable, move || done.update(|n| *n += 1));
     let detail = Resource::new(
         move || (id(), mode(), done.get()),
         |(id, mode, _)| admin_merchant(id, mode),

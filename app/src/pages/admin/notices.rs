@@ -3,7 +3,7 @@
 
 use crate::UserResource;
 use crate::api::admin::{AdminPublishNotice, admin_notice, admin_notices};
-use crate::components::form::{FieldMessage, field_error, form_error};
+use crate::components::form::{FieldMessage, field_error, form_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::Role;
 use hookline::notices::{Notice, NoticeSummary, Recipient};
@@ -23,11 +23,7 @@ pub fn AdminNoticesPage() -> impl IntoView {
     let publish = ServerAction::<AdminPublishNotice>::new();
     // Reload after a notice was published; a refused one keeps the form.
     let published = RwSignal::new(0);
-    Effect::new(move |_| {
-        if publish.value().with(|v| matches!(v, Some(Ok(_)))) {
-            published.update(|n| *n += 1);
-        }
-    });
+    on_success(publish, move || published.update(|n| *n += 1));
     let notices = Resource::new(move || published.get(), |_| admin_notices());
     view! {
         <Title text="Notices"/>
