@@ -68,15 +68,15 @@ impl Services {
     /// The rules for an endpoint at `url`. The sandbox inbox takes sandbox
     /// endpoints only: live payloads must not land where a sandbox key reads.
     pub async fn rules(&self, who: &Merchant<'_>, url: &str) -> Result<EndpointRules> {
-        if who.mode == Mode::Live && url.trim().starts_with(&self.inbox_base) {
+        let at_inbox = url.trim().starts_with(&self.inbox_base);
+        if at_inbox && who.mode == Mode::Live {
             return Err(Error::Validation(FieldErrors::single(
                 "url",
                 "The sandbox inbox receives sandbox endpoints only; a live endpoint needs your own server.",
             )));
         }
         Ok(EndpointRules {
-            allow_http: self.dispatcher.clients.policy().allow_http
-                || url.trim().starts_with(&self.inbox_base),
+            allow_http: self.dispatcher.clients.policy().allow_http || at_inbox,
             opt_in_approved: crate::balance::approved(self.db(), who.id, who.mode).await?,
         })
     }
