@@ -421,9 +421,9 @@ impl Measured {
             "{:>10} {:>12} {:>8} {:>8} {:>8} {:>8.1} MB {:>9} {:>9} {:>8.3} ms {:>13} {:>6.0} %{notes}",
             row.deliveries,
             delivered,
-            ms(row.p50),
-            ms(row.p95),
-            ms(row.p99),
+            ms(row.p50, 1),
+            ms(row.p95, 1),
+            ms(row.p99, 1),
             row.largest_rss_mb,
             rss_sum,
             ceiling,
@@ -478,8 +478,9 @@ impl Measured {
     }
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+/// `d` in milliseconds with `places` decimals.
+fn ms(d: Duration, places: usize) -> String {
+    format!("{:.places$} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// A fresh database for one run, and how to drop it afterwards.
@@ -542,17 +543,17 @@ fn free_port() -> u16 {
 
 /// CPU seconds (user and system) a process has used so far, from /proc.
 fn cpu_secs(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            // Fields after the command name, which is in parentheses.
-            let rest = s.rsplit_once(')')?.1;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            let utime: f64 = fields.get(11)?.parse().ok()?;
-            let stime: f64 = fields.get(12)?.parse().ok()?;
-            Some((utime + stime) / 100.0)
-        })
-        .unwrap_or(0.0)
+    stat_ticks(format!("/proc/{pid}/stat"), 11..13).unwrap_or(0.0) / 100.0
+}
+
+/// The clock ticks in `fields` of a process's /proc stat file added up,
+/// counting fields after the command name (which is in parentheses):
+/// 11..13 are its own user and system time, 13..15 its reaped children's.
+fn stat_ticks(path: impl AsRef<std::path::Path>, fields: std::ops::Range<usize>) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let all: Vec<&str> = rest.split_whitespace().collect();
+    all.get(fields)?.iter().map(|f| f.parse::<f64>().ok()).sum()
 }
 
 /// The machine's busy and total CPU time so far (all cores, in clock
@@ -585,17 +586,7 @@ fn postgres_cpu() -> Option<f64> {
         let path = entry.path();
         if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim_end() == "postgres") {
             found = true;
-            ticks += std::fs::read_to_string(path.join("stat"))
-                .ok()
-                .and_then(|s| {
-                    let rest = s.rsplit_once(')')?.1;
-                    let fields: Vec<&str> = rest.split_whitespace().collect();
-                    // utime, stime, cutime, cstime
-                    (11..15)
-                        .map(|i| fields.get(i)?.parse::<f64>().ok())
-                        .sum::<Option<f64>>()
-                })
-                .unwrap_or(0.0);
+            ticks += stat_ticks(path.join("stat"), 11..15).unwrap_or(0.0);
         }
     }
     found.then_some(ticks / 100.0)
@@ -1460,10 +1451,6 @@ where
     Ok((runs[LOG_RUNS / 2], answer))
 }
 
-fn ms2(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 /// Fills a database with about `attempts` attempts (see [`log_data`]) and
 /// times what the portal's delivery log calls for one merchant in live
 /// mode: `logs::ops::page` for the first page, filtered by endpoint, by
@@ -1546,7 +1533,7 @@ async fn log_figures(db: &Db, backend: Backend, attempts: u64) -> Result<String,
     };
     let mut figures = Vec::new();
     let (first, first_page) = timed(|| page(LogQuery::default())).await?;
-    figures.push(format!("first page {}", ms2(first)));
+    figures.push(format!("first page {}", ms(first, 2)));
     let cursor = first_page
         .next_cursor
         .clone()
@@ -1594,7 +1581,7 @@ async fn log_figures(db: &Db, backend: Backend, attempts: u64) -> Result<String,
         if answer.rows.is_empty() {
             return Err(format!("the {name} page came back empty"));
         }
-        figures.push(format!("{name} {}", ms2(took)));
+        figures.push(format!("{name} {}", ms(took, 2)));
     }
     let (one, detail) =
         timed(|| hookline::logs::ops::event(db, merchant, Mode::Live, &event)).await?;
@@ -1614,6 +1601,6 @@ async fn log_figures(db: &Db, backend: Backend, attempts: u64) -> Result<String,
         data.events,
         filled.as_secs_f64(),
         figures.join(", "),
-        ms2(one),
+        ms(one, 2),
     ))
 }
