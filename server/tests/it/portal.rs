@@ -66,13 +66,22 @@ pub(crate) async fn merchant_id(app: &TestApp, client: &reqwest::Client) -> Stri
 
 /// A loopback receiver that records what it gets and answers `status`.
 pub(crate) async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+    answering(move |_, _| status).await
+}
+
+/// A loopback receiver that records what it gets and answers what
+/// `answer` makes of each request's headers and body.
+async fn answering(
+    answer: impl Fn(&HeaderMap, &str) -> u16 + Clone + Send + Sync + 'static,
+) -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
     let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
     let sink = got.clone();
     let app = axum::Router::new().route(
         "/hook",
         post(move |h: HeaderMap, body: String| {
-            let sink = sink.clone();
+            let (sink, answer) = (sink.clone(), answer.clone());
             async move {
+                let status = answer(&h, &body);
                 sink.lock().unwrap().push((h, body));
                 (axum::http::StatusCode::from_u16(status).unwrap(), "thanks")
             }
@@ -92,40 +101,23 @@ pub(crate) async fn careful_receiver(
 ) -> (String, Arc<Mutex<Option<SigningSecret>>>) {
     let secret: Arc<Mutex<Option<SigningSecret>>> = Arc::default();
     let known = secret.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        post(move |h: HeaderMap, body: String| {
-            let known = known.clone();
-            let clock = clock.clone();
-            async move {
-                let header = |name: &str| {
-                    h.get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_owned()
-                };
-                let secret = known.lock().unwrap().clone();
-                let verified = secret.is_some_and(|secret| {
-                    let now = clock.now_ms() / 1000;
-                    hookline::signing::verify(
-                        &secret,
-                        &header("webhook-id"),
-                        &header("webhook-timestamp"),
-                        &header("webhook-signature"),
-                        body.as_bytes(),
-                        now,
-                        300,
-                    )
-                    .is_ok()
-                });
-                let status = if verified { 204 } else { 401 };
-                axum::http::StatusCode::from_u16(status).unwrap()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (url, _) = answering(move |h, body| {
+        let header = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let verified = known.lock().unwrap().as_ref().is_some_and(|secret| {
+            hookline::signing::verify(
+                secret,
+                header("webhook-id"),
+                header("webhook-timestamp"),
+                header("webhook-signature"),
+                body.as_bytes(),
+                clock.now_ms() / 1000,
+                300,
+            )
+            .is_ok()
+        });
+        if verified { 200 } else { 401 }
+    })
+    .await;
     (url, secret)
 }
 
