@@ -83,6 +83,27 @@ test('a session that ends while the portal is open offers a way back through sig
   await expect(page.getByRole('heading', { name: 'Endpoints' })).toBeVisible();
 });
 
+test('a form sent after the session ended says so, keeps what was typed and offers sign-in', async ({ page, context }) => {
+  const email = uniqueEmail('ended-form');
+  await signUp(page, 'Ended Form Ltd', email);
+  await open(page, '/endpoints/new');
+  await context.clearCookies();
+  await page.getByLabel('Endpoint URL').fill('https://hooks.example/in');
+  await page.locator('#type-payin-succeeded').check();
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const refusal = page.locator('.form-error');
+  await expect(refusal).toContainText('You are signed out');
+  await expect(page.getByLabel('Endpoint URL')).toHaveValue('https://hooks.example/in');
+  await refusal.getByTestId('sign-in-again').click();
+  await expect(page).toHaveURL(/\/login\?next=\/endpoints\/new$/);
+  await logIn(page, email, PASSWORD, '/login?next=/endpoints/new');
+  await expect(page.getByRole('heading', { name: 'Add an endpoint' })).toBeVisible();
+  await expect(page).toHaveURL(/^[^?]*\/endpoints\/new$/);
+  // Nothing was stored by the refused submission.
+  await open(page, '/endpoints');
+  await expect(page.getByText('No endpoints in sandbox mode yet')).toBeVisible();
+});
+
 test('unknown pages are a 404', async ({ page }) => {
   const response = await page.goto('/does-not-exist');
   expect(response?.status()).toBe(404);

@@ -1,6 +1,7 @@
 //! Form building blocks: labelled fields with their error beside them, and
 //! the helpers that read a server action's answer for one field.
 
+use crate::components::gate::SignInAgain;
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -51,6 +52,28 @@ pub fn form_error<T>(value: &Option<Result<T, AppError>>, shown: &[&str]) -> Opt
         }
         Some(Err(err)) => Some(err.to_string()),
         Some(Ok(_)) | None => None,
+    }
+}
+
+/// The line under a form for what its fields don't show (see
+/// [`form_error`]). A submission refused because the session ended also
+/// gets a way back through sign-in, so what was typed can be sent again.
+#[component]
+pub fn FormError<T>(
+    #[prop(into)] value: Answer<T>,
+    /// The fields that show their own errors.
+    #[prop(default = &[])]
+    shown: &'static [&'static str],
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let signed_out = move || value.with(|v| matches!(v, Some(Err(AppError::Unauthenticated))));
+    view! {
+        <p class="form-error" role="alert">
+            {move || value.with(|v| form_error(v, shown))}
+            {move || signed_out().then(|| view! { " " <SignInAgain/> })}
+        </p>
     }
 }
 

@@ -45,19 +45,8 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         ),
         _ => None,
     };
-    // A session that ended while the page was open (expired, or signed out
-    // in another tab): a way back to this page through sign-in.
-    let sign_in = matches!(error, AppError::Unauthenticated).then(|| {
-        let location = use_location();
-        let mut here = location.pathname.get_untracked();
-        let search = location.search.get_untracked();
-        if !search.is_empty() {
-            here = format!("{here}?{search}");
-        }
-        let href = format!("/login?next={}", encode_component(&here));
-        // A full page load, so the portal forgets the user it had.
-        view! { <p><a class="button" href=href rel="external" data-testid="sign-in-again">"Sign in again"</a></p> }
-    });
+    let sign_in =
+        matches!(error, AppError::Unauthenticated).then(|| view! { <p><SignInAgain/></p> });
     view! {
         <div class="panel panel-error" role="alert">
             <h1>"Something went wrong"</h1>
@@ -66,6 +55,21 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
             {sign_in}
         </div>
     }
+}
+
+/// A way back to the page in view through sign-in, for a session that ended
+/// while the page was open (expired, or signed out in another tab).
+#[component]
+pub fn SignInAgain() -> impl IntoView {
+    let location = use_location();
+    let mut here = location.pathname.get_untracked();
+    let search = location.search.get_untracked();
+    if !search.is_empty() {
+        here = format!("{here}?{search}");
+    }
+    let href = format!("/login?next={}", encode_component(&here));
+    // A full page load, so the portal forgets the user it had.
+    view! { <a class="button" href=href rel="external" data-testid="sign-in-again">"Sign in again"</a> }
 }
 
 #[component]

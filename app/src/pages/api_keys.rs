@@ -3,7 +3,7 @@
 
 use crate::UserResource;
 use crate::api::api_keys::{CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::components::form::{Answer, Field, TextArea, field_error, form_error, on_success};
+use crate::components::form::{Answer, Field, FormError, TextArea, field_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::api_keys::{ApiKey, CreatedKey};
 use hookline::time::format_utc;
@@ -103,14 +103,14 @@ fn KeysBody(
                 <label class="check"><input type="checkbox" name="read_secrets" value="true"/>" May read endpoints' signing secrets"</label>
                 <Field label="Your password" name="password" kind="password" autocomplete="current-password" required=false
                     hint="Needed only for a key that may read secrets." error=field_error(value, "password")/>
-                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["name", "allowlist", "password"]))}</p>
+                <FormError value=value shown=&["name", "allowlist", "password"]/>
                 <button type="submit" class="button" disabled=move || create.pending().get()>"Create key"</button>
             </ActionForm>
             {move || value.get().and_then(Result::ok).map(|created| view! { <NewKey created/> })}
         </section>
         <section class="panel">
             <h2>"Your keys"</h2>
-            <p class="form-error" role="alert">{move || revoke.value().with(|v| form_error(v, &[]))}</p>
+            <FormError value=revoke.value()/>
             {if empty {
                 view! { <p class="muted">"No key yet."</p> }.into_any()
             } else {

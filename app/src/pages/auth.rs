@@ -2,7 +2,7 @@
 
 use crate::UserResource;
 use crate::api::auth::{Login, Signup, home_for};
-use crate::components::form::{Field, field_error, form_error};
+use crate::components::form::{Field, FormError, field_error};
 use crate::components::gate::Loading;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -50,7 +50,7 @@ pub fn LoginPage() -> impl IntoView {
                 <Field label="Email" name="email" kind="email" autocomplete="username" error=field("email")/>
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" error=field("password")/>
                 <input type="hidden" name="next" prop:value=next/>
-                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["email", "password"]))}</p>
+                <FormError value=value shown=&["email", "password"]/>
                 <button type="submit" class="button" disabled=move || login.pending().get()>
                     {move || if login.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>
@@ -83,7 +83,7 @@ pub fn SignupPage() -> impl IntoView {
                     hint="At least 12 characters."
                     error=field("password")
                 />
-                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["business_name", "email", "password"]))}</p>
+                <FormError value=value shown=&["business_name", "email", "password"]/>
                 <button type="submit" class="button" disabled=move || signup.pending().get()>
                     {move || if signup.pending().get() { "Creating account…" } else { "Create account" }}
                 </button>

@@ -2,7 +2,7 @@
 
 use crate::UserResource;
 use crate::api::balance::{BalanceView, RequestBalanceWarning, list_balance_requests};
-use crate::components::form::{Answer, Field, field_error, form_error, on_success};
+use crate::components::form::{Answer, Field, FormError, field_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::Role;
 use hookline::balance::{BalanceRequest, RequestStatus, format_money};
@@ -83,7 +83,7 @@ fn BalanceBody(view: BalanceView, ask: ServerAction<RequestBalanceWarning>) -> i
                 <Field label="Currency" name="currency" value="EUR" hint="ISO 4217 code." error=field_error(value, "currency")/>
                 <button type="submit" class="button" disabled=move || ask.pending().get()>"Request warnings"</button>
             </ActionForm>
-            <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["threshold", "currency"]))}</p>
+            <FormError value=value shown=&["threshold", "currency"]/>
         </section>
         <section class="panel">
             <h2>"Your requests"</h2>

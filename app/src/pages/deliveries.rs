@@ -5,7 +5,7 @@
 use crate::UserResource;
 use crate::api::logs::{LogView, Recover, RecoverPreview, delivery_log};
 use crate::components::form::{
-    Answer, FieldMessage, aria_invalid, field_error, filter_field, form_error,
+    Answer, FieldMessage, FormError, aria_invalid, field_error, filter_field,
 };
 use crate::components::gate::{ErrorPanel, Loading, encode_component, gate};
 use hookline::Role;
@@ -328,7 +328,7 @@ pub fn RecoverPage() -> impl IntoView {
                                             <input id="recover-to" type="datetime-local" name="input[to]"/>
                                             <FieldMessage id="recover-to-message".into() error=field_error(planned, "to")/>
                                         </div>
-                                        <p class="form-error" role="alert">{move || planned.with(|v| form_error(v, &["endpoint", "from", "to"]))}</p>
+                                        <FormError value=planned shown=&["endpoint", "from", "to"]/>
                                         <button type="submit" class="button button-quiet">"Count failed events"</button>
                                     </ActionForm>
                                 </section>
@@ -377,7 +377,7 @@ fn RecoverConfirm(
                     </button>
                 </ActionForm>
             })}
-            <p class="form-error" role="alert">{move || done.with(|v| form_error(v, &[]))}</p>
+            <FormError value=done/>
             {move || done.get().and_then(Result::ok).map(|d| view! {
                 <p class="form-ok" role="status" data-testid="recover-done">{format!("Queued {} event(s) for delivery.", d.to_send)}</p>
             })}

@@ -9,7 +9,7 @@ use crate::api::endpoints::{
     list_endpoints,
 };
 use crate::components::endpoint_form::EndpointFields;
-use crate::components::form::{Answer, Field, field_error, form_error, on_success};
+use crate::components::form::{Answer, Field, FormError, field_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::Role;
 use hookline::endpoint::{EndpointStatus, EndpointSummary, GracePeriod, HealthBadge};
@@ -193,7 +193,7 @@ pub fn NewEndpointPage() -> impl IntoView {
                                     opt_in_approved
                                     value
                                 />
-                                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &ENDPOINT_FIELDS))}</p>
+                                <FormError value=value shown=&ENDPOINT_FIELDS/>
                                 <button type="submit" class="button" disabled=move || create.pending().get()>
                                     {move || if create.pending().get() { "Adding…" } else { "Add endpoint" }}
                                 </button>
@@ -283,7 +283,7 @@ fn EndpointDetail(
             <ActionForm action=update attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="id" value=ep.id.clone()/>
                 <EndpointFields initial=Some(ep.clone()) opt_in_approved=page.opt_in_approved value=update_value/>
-                <p class="form-error" role="alert">{move || update_value.with(|v| form_error(v, &ENDPOINT_FIELDS))}</p>
+                <FormError value=update_value shown=&ENDPOINT_FIELDS/>
                 <p class="form-ok" role="status">{move || update_value.with(|v| matches!(v, Some(Ok(_))).then_some("Saved."))}</p>
                 <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>
             </ActionForm>
@@ -300,7 +300,6 @@ fn SwitchForm(
     held: i64,
     switch: ServerAction<SetEndpointEnabled>,
 ) -> impl IntoView {
-    let error = move || switch.value().with(|v| form_error(v, &[]));
     let enabled = status == EndpointStatus::Enabled;
     view! {
         <ActionForm action=switch attr:class="form form-inline">
@@ -316,7 +315,7 @@ fn SwitchForm(
             <button type="submit" class=if enabled { "button button-quiet" } else { "button" } disabled=move || switch.pending().get()>
                 {if enabled { "Disable endpoint" } else { "Enable endpoint" }}
             </button>
-            <p class="form-error" role="alert">{error}</p>
+            <FormError value=switch.value()/>
         </ActionForm>
     }
 }
@@ -344,7 +343,7 @@ fn TestEventPanel(id: String, subscribed: Vec<EventType>) -> impl IntoView {
                     {move || if send.pending().get() { "Sending…" } else { "Send test event" }}
                 </button>
             </ActionForm>
-            <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &[]))}</p>
+            <FormError value=value/>
             {move || value.get().and_then(Result::ok).map(|result| view! { <TestResultView result/> })}
         </section>
     }
@@ -425,7 +424,7 @@ fn ReadinessPanel(
                     {move || if check.pending().get() { "Checking…" } else { "Run readiness check" }}
                 </button>
             </ActionForm>
-            <p class="form-error" role="alert">{move || check.value().with(|v| form_error(v, &[]))}</p>
+            <FormError value=check.value()/>
             {results}
         </section>
     }
@@ -497,7 +496,7 @@ fn SecretsPanel(
                             error=field_error(revealed, "password")
                         />
                         <button type="submit" class="button" disabled=move || reveal.pending().get()>"Reveal secret"</button>
-                        <p class="form-error" role="alert">{move || revealed.with(|v| form_error(v, &["password"]))}</p>
+                        <FormError value=revealed shown=&["password"]/>
                     </ActionForm>
                     }.into_any()
                 }
@@ -510,7 +509,7 @@ fn SecretsPanel(
                     <select id="field-grace" name="grace">{graces}</select>
                 </div>
                 <button type="submit" class="button button-quiet" disabled=move || rotate.pending().get()>"Rotate secret"</button>
-                <p class="form-error" role="alert">{move || rotate_value.with(|v| form_error(v, &[]))}</p>
+                <FormError value=rotate_value/>
             </ActionForm>
         </section>
     }
@@ -554,7 +553,7 @@ fn DeletePanel(id: String) -> impl IntoView {
                 // Deleting cannot be undone: the browser asks for this box first.
                 <label class="check"><input type="checkbox" required=true data-testid="confirm-delete"/>" Yes, delete it: it stops receiving events now"</label>
                 <button type="submit" class="button button-danger" disabled=move || delete.pending().get()>"Delete endpoint"</button>
-                <p class="form-error" role="alert">{move || delete.value().with(|v| form_error(v, &[]))}</p>
+                <FormError value=delete.value()/>
             </ActionForm>
         </section>
     }

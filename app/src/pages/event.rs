@@ -2,7 +2,7 @@
 
 use crate::UserResource;
 use crate::api::logs::{ResendEvent, get_event};
-use crate::components::form::form_error;
+use crate::components::form::FormError;
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use crate::pages::deliveries::state_badge;
 use crate::pages::endpoints::HeaderTable;
@@ -56,7 +56,7 @@ fn ResendPanel(id: String, resend: ServerAction<ResendEvent>) -> impl IntoView {
                 <button type="submit" class="button" disabled=move || resend.pending().get()>"Resend event"</button>
                 <span class="muted">"Sends it again to every enabled endpoint it went to, with the same webhook-id."</span>
             </ActionForm>
-            <p class="form-error" role="alert">{move || resend.value().with(|v| form_error(v, &[]))}</p>
+            <FormError value=resend.value()/>
             {move || resend.value().get().and_then(Result::ok).map(|n| view! {
                 <p class="form-ok" role="status" data-testid="resend-done">{format!("Queued {n} delivery(ies).")}</p>
             })}

@@ -61,7 +61,7 @@ fn Announcements(
     announcements: Vec<hookline::notices::MerchantNotice>,
     acknowledge: ServerAction<AcknowledgeNotice>,
 ) -> impl IntoView {
-    use crate::components::form::form_error;
+    use crate::components::form::FormError;
     use hookline::time::format_utc;
     let items = announcements
         .into_iter()
@@ -96,7 +96,7 @@ fn Announcements(
     view! {
         <section class="panel" aria-labelledby="announcements-title" data-testid="announcements">
             <h2 id="announcements-title">"From Hookline"</h2>
-            <p class="form-error" role="alert">{move || acknowledge.value().with(|v| form_error(v, &[]))}</p>
+            <FormError value=acknowledge.value()/>
             {items}
         </section>
     }

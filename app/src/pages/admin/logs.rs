@@ -6,7 +6,7 @@ use crate::UserResource;
 use crate::api::admin::{
     AdminRecover, AdminRecoverPreview, AdminResendEvent, admin_delivery_log, admin_event,
 };
-use crate::components::form::{Answer, FieldMessage, field_error, form_error, on_success};
+use crate::components::form::{Answer, FieldMessage, FormError, field_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use crate::pages::deliveries::{Filters, LogLinks, LogTable, query_from, query_string};
 use crate::pages::event::EventView;
@@ -135,7 +135,7 @@ fn AssistedResend(
                 </div>
                 <button type="submit" class="button" disabled=move || resend.pending().get()>"Resend event"</button>
             </ActionForm>
-            <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["reason"]))}</p>
+            <FormError value=value shown=&["reason"]/>
             {move || value.get().and_then(Result::ok).map(|n| view! {
                 <p class="form-ok" role="status" data-testid="admin-resend-done">{format!("Queued {n} delivery(ies).")}</p>
             })}
@@ -201,7 +201,7 @@ pub fn AdminRecoverPage() -> impl IntoView {
                                             <input id="recover-to" type="datetime-local" name="input[to]"/>
                                             <FieldMessage id="recover-to-message".into() error=field_error(planned, "to")/>
                                         </div>
-                                        <p class="form-error" role="alert">{move || planned.with(|v| form_error(v, &["endpoint", "from", "to"]))}</p>
+                                        <FormError value=planned shown=&["endpoint", "from", "to"]/>
                                         <button type="submit" class="button button-quiet">"Count failed events"</button>
                                     </ActionForm>
                                 </section>
@@ -250,7 +250,7 @@ fn AssistedRecover(
                     </button>
                 </ActionForm>
             })}
-            <p class="form-error" role="alert">{move || done.with(|v| form_error(v, &["reason"]))}</p>
+            <FormError value=done shown=&["reason"]/>
             {move || done.get().and_then(Result::ok).map(|d| view! {
                 <p class="form-ok" role="status" data-testid="recover-done">{format!("Queued {} event(s) for delivery.", d.to_send)}</p>
             })}

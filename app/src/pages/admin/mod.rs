@@ -155,7 +155,7 @@ fn PendingBalances(
     pending: Vec<crate::api::admin::PendingBalance>,
     decide: ServerAction<crate::api::admin::AdminDecideBalance>,
 ) -> impl IntoView {
-    use crate::components::form::{field_error, form_error};
+    use crate::components::form::{FormError, field_error};
     use hookline::balance::format_money;
     let value = Signal::derive(move || decide.value().get());
     // The request last submitted: a refused reason shows beside its form
@@ -206,7 +206,7 @@ fn PendingBalances(
             <h1>"Balance threshold requests"</h1>
         </section>
         <section class="panel">
-            <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["reason"]))}</p>
+            <FormError value=value shown=&["reason"]/>
             {if empty {
                 view! { <p class="muted" data-testid="no-pending">"No request is waiting."</p> }.into_any()
             } else {
@@ -261,7 +261,7 @@ fn MerchantDetailView(
     resend: ServerAction<crate::api::admin::AdminResendEvent>,
     enable: ServerAction<crate::api::admin::AdminEnableEndpoint>,
 ) -> impl IntoView {
-    use crate::components::form::{field_error, form_error};
+    use crate::components::form::{FormError, field_error};
     use crate::pages::deliveries::state_badge;
     use crate::pages::endpoints::{health_badge, status_badge};
     use hookline::endpoint::EndpointStatus;
@@ -344,7 +344,7 @@ fn MerchantDetailView(
         </section>
         <section class="panel">
             <h2>"Endpoints"</h2>
-            <p class="form-error" role="alert">{move || enable_value.with(|v| form_error(v, &[]))}</p>
+            <FormError value=enable_value/>
             <table class="table"><tbody>{endpoints}</tbody></table>
         </section>
         <section class="panel">
@@ -363,7 +363,7 @@ fn MerchantDetailView(
                 </div>
                 <button type="submit" class="button" disabled=move || resend.pending().get()>"Resend"</button>
             </ActionForm>
-            <p class="form-error" role="alert">{move || resend_value.with(|v| form_error(v, &["event_id", "reason"]))}</p>
+            <FormError value=resend_value shown=&["event_id", "reason"]/>
             {move || resend_value.get().and_then(Result::ok).map(|n| view! { <p class="form-ok" role="status" data-testid="admin-resend-done">{format!("Queued {n} delivery(ies).")}</p> })}
         </section>
         <section class="panel">

@@ -3,7 +3,7 @@
 
 use crate::UserResource;
 use crate::api::admin::{AdminPublishNotice, admin_notice, admin_notices};
-use crate::components::form::{FieldMessage, field_error, form_error, on_success};
+use crate::components::form::{FieldMessage, FormError, field_error, on_success};
 use crate::components::gate::{ErrorPanel, Loading, gate};
 use hookline::Role;
 use hookline::notices::{Notice, NoticeSummary, Recipient};
@@ -95,7 +95,7 @@ fn PublishForm(publish: ServerAction<AdminPublishNotice>) -> impl IntoView {
                     </select>
                     <FieldMessage id="notice-version-message".into() hint="Merchants see which of their endpoints still use it." error=field_error(value, "retiring_version")/>
                 </div>
-                <p class="form-error" role="alert">{move || value.with(|v| form_error(v, &["title", "body", "effective_date", "audience", "merchants", "retiring_version"]))}</p>
+                <FormError value=value shown=&["title", "body", "effective_date", "audience", "merchants", "retiring_version"]/>
                 <button type="submit" class="button" disabled=move || publish.pending().get()>"Publish"</button>
             </ActionForm>
             {move || value.get().and_then(Result::ok).map(|n| view! {
