@@ -131,6 +131,7 @@ impl Dispatcher {
             created_at: Timestamp::from_unix_ms(now),
             mode: endpoint.mode.parse().map_err(Error::Internal)?,
             data,
+            test: true,
         };
         serde_json::to_vec(&envelope).map_err(|e| Error::Internal(e.to_string()))
     }

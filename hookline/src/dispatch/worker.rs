@@ -330,6 +330,8 @@ struct BatchData {
 struct Bodies {
     /// By event id, then payload version (almost always one).
     rendered: std::sync::Mutex<HashMap<String, Vec<(String, BodyCell)>>>,
+    /// The bodies are of test events, and say so.
+    test: bool,
 }
 
 type RenderedBody = std::result::Result<Bytes, String>;
@@ -355,14 +357,14 @@ impl Bodies {
                 }
             }
         };
-        cell.get_or_init(|| render_body(event, version))
+        cell.get_or_init(|| render_body(event, version, self.test))
             .clone()
             .map_err(Error::Internal)
     }
 }
 
 /// The signed bytes of `event` for an endpoint on payload `version`.
-fn render_body(event: &EventRow, version: &str) -> RenderedBody {
+fn render_body(event: &EventRow, version: &str, test: bool) -> RenderedBody {
     let event_type: EventType = event.event_type.parse()?;
     let stored: serde_json::Value = serde_json::from_str(&event.data).map_err(|e| e.to_string())?;
     let envelope = Envelope {
@@ -372,6 +374,7 @@ fn render_body(event: &EventRow, version: &str) -> RenderedBody {
         created_at: Timestamp::from_unix_ms(event.created_ms),
         mode: event.mode.parse()?,
         data: versions::render(event_type, &stored, version)?,
+        test,
     };
     serde_json::to_vec(&envelope)
         .map(Bytes::from)
@@ -1132,8 +1135,12 @@ impl Dispatcher {
         let secrets =
             crate::endpoints::signing_secrets(&self.db, &self.sbox, &*self.clock, &endpoint.id)
                 .await?;
+        let test_bodies = Bodies {
+            test: true,
+            ..Bodies::default()
+        };
         let done = self
-            .attempt_once(&claimed, &endpoint, &event, &secrets, &Bodies::default())
+            .attempt_once(&claimed, &endpoint, &event, &secrets, &test_bodies)
             .await?;
         let outcome = if done.success {
             Outcome::Succeeded

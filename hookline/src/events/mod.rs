@@ -251,6 +251,11 @@ pub struct Envelope {
     pub created_at: Timestamp,
     pub mode: Mode,
     pub data: serde_json::Value,
+    /// Only on test events ("send test event" and readiness checks), which
+    /// carry sample data: a receiver can tell them from a real payment even
+    /// on a live endpoint. Absent from every real event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 #[cfg(test)]

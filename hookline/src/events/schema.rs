@@ -125,6 +125,10 @@ pub fn event_schema(event_type: EventType, version: &str) -> Result<Value, Strin
                 "description": "sandbox events only ever reach sandbox endpoints, live only live ones."
             },
             "data": data,
+            "test": {
+                "const": true,
+                "description": "Present only on test events (send test event, readiness checks): sample data with no real payment, payout or refund behind it."
+            },
         }
     }))
 }

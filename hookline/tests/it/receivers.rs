@@ -163,6 +163,7 @@ backend_tests! {
         check(&secret).unwrap();
         assert!(check(&SigningSecret::generate()).is_err());
         let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+        assert!(body.get("test").is_none(), "a real event is not marked as a test: {body}");
         let schema = event_schema(EventType::PayinSucceeded, body["api_version"].as_str().unwrap()).unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
         if let Err(e) = validator.validate(&body) { panic!("captured payload breaks its schema: {e}"); }
@@ -270,6 +271,10 @@ backend_tests! {
         let body: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
         assert_eq!(body["type"], "refund.updated");
         assert_eq!(body["mode"], "live");
+        // Marked as a test in the body a receiver parses, and valid against the published schema.
+        assert_eq!(body["test"], true);
+        let schema = event_schema(EventType::RefundUpdated, body["api_version"].as_str().unwrap()).unwrap();
+        if let Err(e) = jsonschema::validator_for(&schema).unwrap().validate(&body) { panic!("test event breaks its schema: {e}"); }
         assert_eq!(event_store::is_test(&t.db, &sent.event_id).await.unwrap(), Some(true));
         assert_eq!(deliveries::state(&t.db, &sent.delivery_id).await.unwrap(), Some(("succeeded".into(), 1)));
         assert_eq!(deliveries::attempts_of(&t.db, &sent.delivery_id).await.unwrap().len(), 1);

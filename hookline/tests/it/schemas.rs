@@ -17,6 +17,7 @@ fn envelope(t: EventType, version: &str) -> Value {
         created_at: Timestamp::from_unix_ms(now),
         mode: Mode::Sandbox,
         data,
+        test: false,
     })
     .unwrap()
 }
@@ -73,6 +74,14 @@ fn schemas_refuse_what_the_catalog_refuses() {
     let mut bad = good.clone();
     bad["data"]["surprise"] = json!(1);
     assert!(!v.is_valid(&bad), "no unknown fields");
+
+    // A test event says so; a real one leaves the marker out rather than send false.
+    let mut test = good.clone();
+    test["test"] = json!(true);
+    assert!(v.is_valid(&test), "test events are marked");
+    let mut bad = good.clone();
+    bad["test"] = json!(false);
+    assert!(!v.is_valid(&bad), "the marker is only ever true");
 
     let mut bad = good.clone();
     bad["api_version"] = json!("2025-06-01");

@@ -501,6 +501,10 @@ backend_tests! {
         let passed: Vec<bool> = report["results"].as_array().unwrap().iter().map(|r| r["passed"].as_bool().unwrap()).collect();
         assert_eq!(passed, vec![true, false, true, false], "a server that accepts anything: {report}");
         assert_eq!(naive_got.lock().unwrap().len(), 5, "signed, forged, the duplicate twice, stale");
+        for (_, body) in naive_got.lock().unwrap().iter() {
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(body["test"], true, "a readiness probe is marked as a test: {body}");
+        }
         let (_, page) = call(&app, &acme, "get_endpoint", &[("id", &naive)]).await;
         assert_eq!(page["readiness"]["passed"], false, "the latest report is on the endpoint page");
         let (_, log) = call(&app, &acme, "delivery_log", &[("query[search]", "")]).await;
