@@ -440,7 +440,11 @@ pub async fn insert_many_handing_off(
 }
 
 /// Stores a test event for one endpoint with its delivery already leased to
-/// the caller, so no dispatcher picks it up: the caller makes the one attempt.
+/// the caller, which makes the one attempt and records how it went. The
+/// delivery starts out failed, not pending: should the node die before the
+/// outcome is recorded, no dispatcher ever sends it when the lease runs out
+/// (unmarked, and hours later, sample data to what may be a live endpoint);
+/// the merchant sends another test instead.
 pub async fn insert_test(
     db: &Db,
     event: &EventRow,
@@ -466,7 +470,7 @@ pub async fn insert_test(
         sqlx::query(
             "INSERT INTO deliveries (id, event_id, endpoint_id, merchant_id, status, attempts, next_attempt_ms, \
                created_ms, lease_owner, lease_until_ms) \
-             VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, 'failed', 0, $5, $5, $6, $7)",
         )
         .bind(&delivery_id)
         .bind(&event.id)

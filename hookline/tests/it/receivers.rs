@@ -290,6 +290,18 @@ backend_tests! {
         assert_eq!(d.step().await.unwrap(), 0);
         assert_eq!(broken.received().len(), 1);
 
+        // A node that dies between storing a test event and recording its
+        // attempt leaves it failed: nobody sends it when the lease runs out.
+        let orphan = event_store::EventRow { id: "evt_0000000000000000000000000000dead".into(), merchant_id: m.clone(),
+            mode: "live".into(), event_type: "payin.succeeded".into(), resource_id: "txn_sample_4f2a9c".into(),
+            data: sample_data(EventType::PayinSucceeded, clock.now_ms()).to_string(), created_ms: clock.now_ms() };
+        let lease = deliveries::Lease { owner: "gone:test".into(), until_ms: clock.now_ms() + 60_000 };
+        let orphan_delivery = event_store::insert_test(&t.db, &orphan, &ep_ok, &lease).await.unwrap();
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(d.step().await.unwrap(), 0);
+        assert_eq!(deliveries::state(&t.db, &orphan_delivery).await.unwrap(), Some(("failed".into(), 0)));
+        assert_eq!(ok.received().len(), 1);
+
         // Another merchant's endpoint does not exist for this caller.
         assert!(matches!(d.send_test_event(&other, &ep_ok, EventType::PayinSucceeded).await, Err(Error::NotFound)));
         assert!(matches!(d.send_test_event(&m, "ep_missing", EventType::PayinSucceeded).await, Err(Error::NotFound)));
