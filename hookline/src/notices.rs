@@ -318,28 +318,41 @@ mod ops {
                 .fetch_all(pool)
                 .await?
         });
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let notice = view(row);
-            let endpoints_on_version = match &notice.retiring_version {
-                Some(version) => on_db!(db, |pool| {
-                    sqlx::query_scalar::<_, String>(
-                        "SELECT url FROM endpoints WHERE merchant_id = $1 AND mode = $3 AND payload_version = $2 \
-                         AND NOT deleted ORDER BY url",
+        let notices: Vec<Notice> = rows.into_iter().map(view).collect();
+        // The endpoints still on each retiring version, from one read of the
+        // merchant's endpoints (a handful) rather than a query per notice.
+        let on_version: Vec<(String, String)> =
+            if notices.iter().any(|n| n.retiring_version.is_some()) {
+                on_db!(db, |pool| {
+                    sqlx::query_as::<_, (String, String)>(
+                        "SELECT payload_version, url FROM endpoints \
+                         WHERE merchant_id = $1 AND mode = $2 AND NOT deleted ORDER BY url",
                     )
                     .bind(merchant_id)
-                    .bind(version)
                     .bind(mode.as_str())
                     .fetch_all(pool)
                     .await?
-                }),
-                None => Vec::new(),
+                })
+            } else {
+                Vec::new()
             };
-            out.push(MerchantNotice {
-                notice,
-                endpoints_on_version,
-            });
-        }
+        let out = notices
+            .into_iter()
+            .map(|notice| {
+                let endpoints_on_version = match &notice.retiring_version {
+                    Some(version) => on_version
+                        .iter()
+                        .filter(|(v, _)| v == version)
+                        .map(|(_, url)| url.clone())
+                        .collect(),
+                    None => Vec::new(),
+                };
+                MerchantNotice {
+                    notice,
+                    endpoints_on_version,
+                }
+            })
+            .collect();
         Ok(out)
     }
 
