@@ -206,6 +206,17 @@ test('the endpoint pages work at 375 px wide', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Add endpoint' })).toBeVisible();
 });
 
+test('in live mode the inbox page explains that the inbox takes sandbox deliveries only', async ({ page }) => {
+  await signUp(page, 'Live Inbox Ltd', uniqueEmail('live-inbox'));
+  await open(page, '/inbox');
+  await expect(page.getByTestId('inbox-url')).toBeVisible();
+  await page.locator('.mode-switch .mode-live').click();
+  await expect(page.locator('.mode-switch .mode-live')).toHaveAttribute('aria-pressed', 'true');
+  await open(page, '/inbox');
+  await expect(page.getByTestId('inbox-live')).toContainText('sandbox deliveries only');
+  await expect(page.getByTestId('inbox-url')).toHaveCount(0);
+});
+
 test('the sandbox inbox shows a test event with a valid signature, and both signatures after a rotation', async ({ page }) => {
   await signUp(page, 'Inbox First Ltd', uniqueEmail('inbox'));
   await open(page, '/inbox');

@@ -13,22 +13,34 @@ use leptos_meta::Title;
 #[component]
 pub fn InboxPage() -> impl IntoView {
     let user = expect_context::<UserResource>().0;
-    let inbox = Resource::new(|| (), |_| get_inbox());
+    // Only a sandbox merchant has an inbox to read: in live mode the page
+    // explains why there is none instead of asking for it.
+    let inbox = Resource::new(
+        || (),
+        move |_| async move {
+            let sandbox = matches!(user.await, Ok(Some(u)) if u.mode == hookline::Mode::Sandbox);
+            if sandbox {
+                Some(get_inbox().await)
+            } else {
+                None
+            }
+        },
+    );
     view! {
         <Title text="Sandbox inbox"/>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match gate(user.await, Role::Merchant, "/inbox") {
-                    // The inbox receives sandbox endpoints only.
-                    Ok(user) if user.mode == hookline::Mode::Live => view! {
-                        <section class="page-head"><h1>"Sandbox inbox"</h1></section>
-                        <section class="panel" data-testid="inbox-live">
-                            <p>"The sandbox inbox receives sandbox deliveries only, so live payloads never land where a sandbox key can read them. Switch to sandbox in the top bar to use it."</p>
-                        </section>
-                    }.into_any(),
                     Ok(_) => match inbox.await {
-                        Ok(inbox) => view! { <InboxBody inbox/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                        Some(Ok(inbox)) => view! { <InboxBody inbox/> }.into_any(),
+                        Some(Err(error)) => view! { <ErrorPanel error/> }.into_any(),
+                        // The inbox receives sandbox endpoints only.
+                        None => view! {
+                            <section class="page-head"><h1>"Sandbox inbox"</h1></section>
+                            <section class="panel" data-testid="inbox-live">
+                                <p>"The sandbox inbox receives sandbox deliveries only, so live payloads never land where a sandbox key can read them. Switch to sandbox in the top bar to use it."</p>
+                            </section>
+                        }.into_any(),
                     },
                     Err(instead) => instead,
                 }
