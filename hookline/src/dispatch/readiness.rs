@@ -6,7 +6,7 @@ use super::worker::{Dispatcher, Sent};
 use crate::endpoint::Cidr;
 use crate::error::{Error, Result};
 use crate::events::samples::sample_data;
-use crate::events::{Envelope, EventType, Timestamp, versions};
+use crate::events::{Envelope, EventType};
 use crate::ids;
 use crate::readiness::{ReadinessReport, Scenario, ScenarioResult};
 use crate::signing::{SigningSecret, signature_header};
@@ -118,22 +118,16 @@ impl Dispatcher {
     fn sample(&self, endpoint: &EndpointRow, id: &str) -> Result<Vec<u8>> {
         let event_type = EventType::PayinSucceeded;
         let now = self.clock.now_ms();
-        let data = versions::render(
+        Envelope::render(
+            id.to_owned(),
             event_type,
+            endpoint.mode.parse().map_err(Error::Internal)?,
+            now,
             &sample_data(event_type, now),
             &endpoint.payload_version,
+            true,
         )
-        .map_err(Error::Internal)?;
-        let envelope = Envelope {
-            id: id.to_owned(),
-            event_type,
-            api_version: endpoint.payload_version.clone(),
-            created_at: Timestamp::from_unix_ms(now),
-            mode: endpoint.mode.parse().map_err(Error::Internal)?,
-            data,
-            test: true,
-        };
-        serde_json::to_vec(&envelope).map_err(|e| Error::Internal(e.to_string()))
+        .map_err(Error::Internal)
     }
 
     async fn send_signed(

@@ -7,7 +7,7 @@ use crate::crypto::SecretBox;
 use crate::endpoint::Cidr;
 use crate::error::{Error, Result};
 use crate::events::samples::sample_data;
-use crate::events::{Envelope, EventData, EventType, Timestamp, versions};
+use crate::events::{Envelope, EventData, EventType};
 use crate::ids;
 use crate::metrics::Metrics;
 use crate::retry::RetrySchedule;
@@ -365,20 +365,17 @@ impl Bodies {
 
 /// The signed bytes of `event` for an endpoint on payload `version`.
 fn render_body(event: &EventRow, version: &str, test: bool) -> RenderedBody {
-    let event_type: EventType = event.event_type.parse()?;
     let stored: serde_json::Value = serde_json::from_str(&event.data).map_err(|e| e.to_string())?;
-    let envelope = Envelope {
-        id: event.id.clone(),
-        event_type,
-        api_version: version.to_owned(),
-        created_at: Timestamp::from_unix_ms(event.created_ms),
-        mode: event.mode.parse()?,
-        data: versions::render(event_type, &stored, version)?,
+    Envelope::render(
+        event.id.clone(),
+        event.event_type.parse()?,
+        event.mode.parse()?,
+        event.created_ms,
+        &stored,
+        version,
         test,
-    };
-    serde_json::to_vec(&envelope)
-        .map(Bytes::from)
-        .map_err(|e| e.to_string())
+    )
+    .map(Bytes::from)
 }
 
 impl BatchData {

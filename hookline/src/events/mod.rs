@@ -258,6 +258,32 @@ pub struct Envelope {
     pub test: bool,
 }
 
+impl Envelope {
+    /// The bytes sent to an endpoint on payload `version`: an event whose
+    /// data is `stored` in the current format, rendered for that version.
+    /// Deliveries and readiness probes both build their bodies here.
+    pub fn render(
+        id: String,
+        event_type: EventType,
+        mode: Mode,
+        created_ms: i64,
+        stored: &serde_json::Value,
+        version: &str,
+        test: bool,
+    ) -> Result<Vec<u8>, String> {
+        let envelope = Envelope {
+            id,
+            event_type,
+            api_version: version.to_owned(),
+            created_at: Timestamp::from_unix_ms(created_ms),
+            mode,
+            data: versions::render(event_type, stored, version)?,
+            test,
+        };
+        serde_json::to_vec(&envelope).map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,5 +351,45 @@ mod tests {
                 .field,
             "data.amount.value"
         );
+    }
+
+    #[test]
+    fn renders_the_envelope_for_the_version_asked() {
+        let body = |version, test| {
+            let bytes = Envelope::render(
+                "evt_1".into(),
+                EventType::PayinSucceeded,
+                Mode::Sandbox,
+                1_764_338_700_000,
+                &payin_json(),
+                version,
+                test,
+            )
+            .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let latest = versions::latest();
+        let real = body(latest, false);
+        assert_eq!(real["id"], "evt_1");
+        assert_eq!(real["type"], "payin.succeeded");
+        assert_eq!(real["api_version"], latest);
+        assert_eq!(real["mode"], "sandbox");
+        assert_eq!(real["created_at"], "2025-11-28T14:05:00.000Z");
+        assert!(real.get("test").is_none(), "{real}");
+        assert_eq!(body(latest, true)["test"], true);
+        for version in versions::VERSIONS {
+            let data = versions::render(EventType::PayinSucceeded, &payin_json(), version).unwrap();
+            assert_eq!(body(version, false)["data"], data, "{version}");
+        }
+        let unknown = Envelope::render(
+            "evt_1".into(),
+            EventType::PayinSucceeded,
+            Mode::Sandbox,
+            0,
+            &payin_json(),
+            "1999-01-01",
+            false,
+        );
+        assert!(unknown.is_err());
     }
 }
