@@ -525,21 +525,19 @@ async fn fresh_db(backend: Backend) -> Result<RunDb, String> {
 /// starts alike. With default settings the next checkpoint comes after about
 /// 500 MB of WAL and a fan-out row writes about 200 MB, so no row pays for
 /// one left due by the row before it (after a checkpoint each page's first
-/// change is logged whole).
-async fn checkpoint() -> Result<(), String> {
+/// change is logged whole). A role that may not run it gets a warning, and
+/// the row runs anyway.
+async fn checkpoint() {
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&hookline::testing::postgres_admin_url())
-        .await
-        .map_err(|e| e.to_string())?;
-    sqlx::query("CHECKPOINT")
-        .execute(&mut conn)
-        .await
-        .map_err(|e| {
-            format!(
-                "CHECKPOINT before the run (the benchmark's role needs the right to run it): {e}"
-            )
-        })?;
-    Ok(())
+    let done = async {
+        let mut conn =
+            sqlx::PgConnection::connect(&hookline::testing::postgres_admin_url()).await?;
+        sqlx::query("CHECKPOINT").execute(&mut conn).await?;
+        Ok::<(), sqlx::Error>(())
+    };
+    if let Err(e) = done.await {
+        eprintln!("warning: no CHECKPOINT before this row, so it may include one: {e}");
+    }
 }
 
 async fn drop_db(db: RunDb) {
@@ -764,7 +762,7 @@ impl Bench {
             self.warm_up(&children, &token, &merchant, endpoints)
                 .await?;
             if backend == Backend::Postgres {
-                checkpoint().await?;
+                checkpoint().await;
             }
             cpu_before = server_cpu();
             db_cpu_before = db_cpu();
