@@ -4,7 +4,7 @@ use crate::account::Role;
 use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::on_db;
-use crate::store::Db;
+use crate::store::{Backend, Db};
 
 /// A signed-in person: a merchant's user or an admin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,21 +166,33 @@ pub struct MerchantSummary {
     pub created_ms: i64,
 }
 
-/// Merchants whose name, email or id contains `query` (all when empty), newest first.
+/// Merchants whose name, email or id contains `query` (all when empty),
+/// newest first. Case is ignored in names on both backends: PostgreSQL's
+/// LOWER folds every letter, SQLite's only ASCII ones, so SQLite matches
+/// names with a case-insensitive regular expression of the literal query.
 pub async fn search_merchants(db: &Db, query: &str, limit: i64) -> Result<Vec<MerchantSummary>> {
-    let pattern = format!("%{}%", escape_like(&query.trim().to_lowercase()));
-    let sql = "SELECT m.id, m.business_name, MIN(u.email) AS email, m.created_ms \
-               FROM merchants m JOIN users u ON u.merchant_id = m.id \
-               WHERE LOWER(m.business_name) LIKE $1 ESCAPE '\\' \
-                  OR u.email LIKE $1 ESCAPE '\\' OR m.id LIKE $1 ESCAPE '\\' \
-               GROUP BY m.id, m.business_name, m.created_ms \
-               ORDER BY m.created_ms DESC, m.id DESC LIMIT $2";
+    let query = query.trim();
+    let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
+    let name_matches = match db.backend() {
+        Backend::Postgres => "LOWER(m.business_name) LIKE $1 ESCAPE '\\'",
+        Backend::Sqlite => "m.business_name REGEXP $3",
+    };
+    let sql = format!(
+        "SELECT m.id, m.business_name, MIN(u.email) AS email, m.created_ms \
+         FROM merchants m JOIN users u ON u.merchant_id = m.id \
+         WHERE {name_matches} OR u.email LIKE $1 ESCAPE '\\' OR m.id LIKE $1 ESCAPE '\\' \
+         GROUP BY m.id, m.business_name, m.created_ms \
+         ORDER BY m.created_ms DESC, m.id DESC LIMIT $2"
+    );
+    let name_regex = format!("(?i){}", regex::escape(query));
     Ok(on_db!(db, |pool| {
-        sqlx::query_as::<_, MerchantSummary>(sql)
+        let mut statement = sqlx::query_as::<_, MerchantSummary>(&sql)
             .bind(&pattern)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
+            .bind(limit);
+        if db.backend() == Backend::Sqlite {
+            statement = statement.bind(&name_regex);
+        }
+        statement.fetch_all(pool).await?
     }))
 }
 

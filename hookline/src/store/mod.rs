@@ -296,6 +296,10 @@ impl Db {
                     // numbers its rows) would otherwise create, write and
                     // delete a temporary file on disk each time.
                     .pragma("temp_store", "memory")
+                    // SQLite's LOWER and LIKE fold ASCII letters only; the
+                    // merchant search matches names with a case-insensitive
+                    // REGEXP instead, which folds every letter.
+                    .with_regexp()
                     .busy_timeout(Duration::from_secs(10));
                 if let Some(parent) = options.get_filename().parent()
                     && !parent.as_os_str().is_empty()

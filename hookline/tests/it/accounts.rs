@@ -196,6 +196,15 @@ backend_tests! {
         assert_eq!(accounts::search_merchants(&t.db, "100%", 50).await.unwrap().len(), 1);
         // Unescaped, `_` would match any character ("exa" in both emails).
         assert_eq!(accounts::search_merchants(&t.db, "e_a", 50).await.unwrap().len(), 0);
+        // Case is ignored beyond ASCII too, on both backends.
+        clock.advance(Duration::from_secs(1));
+        accounts::sign_up(&t.db, &*clock, &signup("ÖKOSTROM Überweisung", "kasse@oeko.example")).await.unwrap();
+        for query in ["ökostrom", "überweisung", "ÜBERWEISUNG", "Ökostrom ü"] {
+            let found = accounts::search_merchants(&t.db, query, 50).await.unwrap();
+            assert_eq!(found.len(), 1, "{query}");
+            assert_eq!(found[0].business_name, "ÖKOSTROM Überweisung", "{query}");
+        }
+        assert!(accounts::search_merchants(&t.db, "uberweisung", 50).await.unwrap().is_empty());
     }
 
     async fn migrations_are_idempotent(backend) {
