@@ -173,9 +173,12 @@ pub struct MerchantSummary {
 pub async fn search_merchants(db: &Db, query: &str, limit: i64) -> Result<Vec<MerchantSummary>> {
     let query = query.trim();
     let pattern = format!("%{}%", escape_like(&query.to_lowercase()));
-    let name_matches = match db.backend() {
-        Backend::Postgres => "LOWER(m.business_name) LIKE $1 ESCAPE '\\'",
-        Backend::Sqlite => "m.business_name REGEXP $3",
+    let (name_matches, name_regex) = match db.backend() {
+        Backend::Postgres => ("LOWER(m.business_name) LIKE $1 ESCAPE '\\'", None),
+        Backend::Sqlite => (
+            "m.business_name REGEXP $3",
+            Some(format!("(?i){}", regex::escape(query))),
+        ),
     };
     let sql = format!(
         "SELECT m.id, m.business_name, MIN(u.email) AS email, m.created_ms \
@@ -184,13 +187,12 @@ pub async fn search_merchants(db: &Db, query: &str, limit: i64) -> Result<Vec<Me
          GROUP BY m.id, m.business_name, m.created_ms \
          ORDER BY m.created_ms DESC, m.id DESC LIMIT $2"
     );
-    let name_regex = format!("(?i){}", regex::escape(query));
     Ok(on_db!(db, |pool| {
         let mut statement = sqlx::query_as::<_, MerchantSummary>(&sql)
             .bind(&pattern)
             .bind(limit);
-        if db.backend() == Backend::Sqlite {
-            statement = statement.bind(&name_regex);
+        if let Some(name_regex) = &name_regex {
+            statement = statement.bind(name_regex);
         }
         statement.fetch_all(pool).await?
     }))
