@@ -501,14 +501,9 @@ async fn fresh_db(backend: Backend) -> Result<RunDb, String> {
             })
         }
         Backend::Postgres => {
-            use sqlx::Connection;
             let admin = hookline::testing::postgres_admin_url();
             let name = format!("hookline_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
+            on_admin(&format!("CREATE DATABASE {name}"))
                 .await
                 .map_err(|e| e.to_string())?;
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
@@ -528,29 +523,23 @@ async fn fresh_db(backend: Backend) -> Result<RunDb, String> {
 /// change is logged whole). A role that may not run it gets a warning, and
 /// the row runs anyway.
 async fn checkpoint() {
-    use sqlx::Connection;
-    let done = async {
-        let mut conn =
-            sqlx::PgConnection::connect(&hookline::testing::postgres_admin_url()).await?;
-        sqlx::query("CHECKPOINT").execute(&mut conn).await?;
-        Ok::<(), sqlx::Error>(())
-    };
-    if let Err(e) = done.await {
+    if let Err(e) = on_admin("CHECKPOINT").await {
         eprintln!("warning: no CHECKPOINT before this row, so it may include one: {e}");
     }
 }
 
 async fn drop_db(db: RunDb) {
     if let Some(name) = db.pg_name {
-        use sqlx::Connection;
-        if let Ok(mut conn) =
-            sqlx::PgConnection::connect(&hookline::testing::postgres_admin_url()).await
-        {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-        }
+        let _ = on_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
     }
+}
+
+/// Runs one statement on PostgreSQL's admin database, over a connection of its own.
+async fn on_admin(sql: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&hookline::testing::postgres_admin_url()).await?;
+    sqlx::query(sql).execute(&mut conn).await?;
+    Ok(())
 }
 
 fn free_port() -> u16 {
