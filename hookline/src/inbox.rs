@@ -58,6 +58,12 @@ mod ops {
     pub const MAX_WEBHOOK_ID: usize = 256;
     /// How many messages the portal lists.
     pub const LISTED: i64 = 50;
+    /// Messages one inbox takes per minute; more are answered 429 with
+    /// `Retry-After` and not kept, so a stranger's flood costs one counter
+    /// write per request, and the merchant's own deliveries caught in it
+    /// are retried after that wait.
+    pub const MAX_PER_MINUTE: i64 = 600;
+    const RATE_WINDOW_MS: i64 = 60_000;
 
     /// The merchant's inbox URL under `base` (`{public origin}/inbox/`).
     pub async fn url(db: &Db, clock: &dyn Clock, base: &str, merchant_id: &str) -> Result<String> {
@@ -104,6 +110,8 @@ mod ops {
     pub struct Answer {
         pub status: u16,
         pub verdict: String,
+        /// With a 429: seconds until the inbox takes messages again.
+        pub retry_after_secs: Option<i64>,
     }
 
     /// The headers kept with a message: at most [`MAX_KEPT_HEADERS`], each
@@ -141,6 +149,20 @@ mod ops {
             return Ok(None);
         };
         let now = clock.now_ms();
+        // The API keys' per-window counters, under a key no API key id can have.
+        let key = format!("inbox:{merchant_id}");
+        if let Some(wait_ms) =
+            crate::api_keys::rate_limited(db, &key, now, RATE_WINDOW_MS, MAX_PER_MINUTE).await?
+        {
+            let secs = (wait_ms + 999) / 1000;
+            return Ok(Some(Answer {
+                status: 429,
+                verdict: format!(
+                    "Refused: this inbox takes at most {MAX_PER_MINUTE} messages a minute; try again in {secs} s."
+                ),
+                retry_after_secs: Some(secs),
+            }));
+        }
         let webhook_id = headers.get("webhook-id").cloned();
         let (status, verdict, endpoint_id) = match (
             webhook_id.as_deref(),
@@ -199,7 +221,11 @@ mod ops {
             // are kept, but apart from valid ones (see `store::KEEP_REFUSED`),
             // so what a stranger with the URL posts cannot push real
             // deliveries out of the list.
-            return Ok(Some(Answer { status, verdict }));
+            return Ok(Some(Answer {
+                status,
+                verdict,
+                retry_after_secs: None,
+            }));
         }
         let kept = &body[..body.len().min(MAX_KEPT_BODY)];
         let row = MessageRow {
@@ -214,6 +240,10 @@ mod ops {
             verdict: verdict.clone(),
         };
         store::insert(db, &merchant_id, &row).await?;
-        Ok(Some(Answer { status, verdict }))
+        Ok(Some(Answer {
+            status,
+            verdict,
+            retry_after_secs: None,
+        }))
     }
 }

@@ -158,4 +158,43 @@ backend_tests! {
         assert_eq!(refused.len() as i64, KEEP_REFUSED);
         assert_eq!(refused[0].webhook_id.as_deref(), Some(format!("bad_{}", KEEP_REFUSED + 29).as_str()));
     }
+    async fn an_inbox_takes_a_limited_number_of_messages_a_minute(backend) {
+        let t = hookline::testing::TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let acme = merchant(&t.db, &clock, "a@acme.example").await;
+        let globex = merchant(&t.db, &clock, "b@globex.example").await;
+        let url = inbox::url(&t.db, &*clock, BASE, &acme).await.unwrap();
+        let token = url.trim_start_matches(BASE);
+        let theirs = inbox::url(&t.db, &*clock, BASE, &globex).await.unwrap();
+        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
+        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox, &input(&url, &[EventType::PayinSucceeded]), rules).await.unwrap();
+        let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
+        // Start at the beginning of a window, so that the whole flood falls in one.
+        clock.advance(Duration::from_millis((60_000 - clock.now_ms().rem_euclid(60_000)) as u64));
+
+        // A stranger's flood of posts without the webhook headers.
+        for _ in 0..inbox::MAX_PER_MINUTE {
+            let answer = inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &BTreeMap::new(), b"{}").await.unwrap().unwrap();
+            assert_eq!(answer.status, 400, "{}", answer.verdict);
+            assert_eq!(answer.retry_after_secs, None);
+        }
+        clock.advance(Duration::from_secs(15));
+        // Over the limit even a good delivery is refused, not kept, and told when to come back.
+        let good = signed(&[&secret], "evt_1", clock.now_ms() / 1000, "x");
+        let answer = inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &good, b"x").await.unwrap().unwrap();
+        assert_eq!(answer.status, 429, "{}", answer.verdict);
+        assert_eq!(answer.retry_after_secs, Some(45));
+        assert!(answer.verdict.contains("600 messages a minute"), "{}", answer.verdict);
+        assert!(inbox::messages(&t.db, &acme).await.unwrap().is_empty());
+        // Another merchant's inbox has a count of its own.
+        let answer = inbox::receive(&t.db, &sbox(), &*clock, BASE, theirs.trim_start_matches(BASE), &BTreeMap::new(), b"{}").await.unwrap().unwrap();
+        assert_eq!(answer.status, 400);
+
+        // The next minute the retried delivery is taken.
+        clock.advance(Duration::from_secs(45));
+        let good = signed(&[&secret], "evt_1", clock.now_ms() / 1000, "x");
+        let answer = inbox::receive(&t.db, &sbox(), &*clock, BASE, token, &good, b"x").await.unwrap().unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.verdict);
+        assert_eq!(inbox::messages(&t.db, &acme).await.unwrap().len(), 1);
+    }
 }

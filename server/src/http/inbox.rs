@@ -7,7 +7,7 @@ use super::problem::Problem;
 use axum::Json;
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -61,9 +61,15 @@ pub async fn receive(
         ));
     };
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST);
-    Ok((
+    let mut response = (
         status,
         Json(json!({ "accepted": status.is_success(), "verdict": answer.verdict })),
     )
-        .into_response())
+        .into_response();
+    if let Some(secs) = answer.retry_after_secs {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    Ok(response)
 }

@@ -475,6 +475,25 @@ backend_tests! {
         let (_, inbox) = call(&app, &acme, "get_inbox", &[]).await;
         assert_eq!(inbox["messages"][0]["signature_valid"], false);
         assert_eq!(inbox["messages"].as_array().unwrap().len(), 3);
+
+        // A flood is cut off at the inbox's limit a minute, with Retry-After.
+        app.clock.advance(std::time::Duration::from_secs(60));
+        let client = reqwest::Client::new();
+        let mut statuses = std::collections::BTreeMap::new();
+        for _ in 0..=hookline::inbox::MAX_PER_MINUTE {
+            let res = client.post(&url).body("{}").send().await.unwrap();
+            *statuses.entry(res.status().as_u16()).or_insert(0) += 1;
+            if res.status() == 429 {
+                let wait: i64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                assert!((1..=60).contains(&wait), "{wait}");
+                let answer: Value = res.json().await.unwrap();
+                assert_eq!(answer["accepted"], false);
+                assert!(answer["verdict"].as_str().unwrap().contains("a minute"), "{answer}");
+            }
+        }
+        // The test clock stands still: the whole flood falls in one minute.
+        let limit = hookline::inbox::MAX_PER_MINUTE as usize;
+        assert_eq!(statuses, std::collections::BTreeMap::from([(400, limit), (429, 1)]));
     }
 
     async fn the_readiness_check_tells_a_careful_server_from_a_naive_one_and_gates_live(backend) {
