@@ -1,12 +1,13 @@
 use crate::endpoints::{input, merchant, sbox};
 use hookline::backend_tests;
 use hookline::clock::{Clock, ManualClock};
-use hookline::endpoint::{EndpointRules, GracePeriod};
+use hookline::endpoint::{EndpointRules, EndpointView, GracePeriod};
 use hookline::endpoints;
 use hookline::events::EventType;
 use hookline::inbox;
 use hookline::mode::Mode;
 use hookline::signing::{SigningSecret, signature_header};
+use hookline::store::Db;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -27,6 +28,34 @@ fn signed(
         ),
         ("content-type".to_owned(), "application/json".to_owned()),
     ])
+}
+
+/// A sandbox endpoint of `merchant` for pay-ins at `url`, and its signing secret.
+async fn endpoint_at(
+    db: &Db,
+    clock: &dyn Clock,
+    merchant: &str,
+    url: &str,
+) -> (EndpointView, SigningSecret) {
+    let rules = EndpointRules {
+        allow_http: true,
+        opt_in_approved: false,
+    };
+    let ep = endpoints::create(
+        db,
+        &sbox(),
+        clock,
+        merchant,
+        Mode::Sandbox,
+        &input(url, &[EventType::PayinSucceeded]),
+        rules,
+    )
+    .await
+    .unwrap();
+    let secret = endpoints::current_secret(db, &sbox(), clock, merchant, &ep.id)
+        .await
+        .unwrap();
+    (ep, secret)
 }
 
 backend_tests! {
@@ -53,9 +82,7 @@ backend_tests! {
         assert_eq!(answer.status, 401);
         assert!(answer.verdict.contains("No endpoint"));
 
-        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
-        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox, &input(&url, &[EventType::PayinSucceeded]), rules).await.unwrap();
-        let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
+        let (ep, secret) = endpoint_at(&t.db, &*clock, &acme, &url).await;
 
         let ok = receive(signed(&[&secret], "evt_1", now, body), body).await;
         assert_eq!((ok.status, ok.verdict.as_str()), (200, "Signature valid."));
@@ -127,9 +154,7 @@ backend_tests! {
         let acme = merchant(&t.db, &clock, "a@acme.example").await;
         let url = inbox::url(&t.db, &*clock, BASE, &acme).await.unwrap();
         let token = url.trim_start_matches(BASE);
-        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
-        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox, &input(&url, &[EventType::PayinSucceeded]), rules).await.unwrap();
-        let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
+        let (_, secret) = endpoint_at(&t.db, &*clock, &acme, &url).await;
         for i in 0..(KEEP + 5) {
             clock.advance(Duration::from_millis(1));
             let headers = signed(&[&secret], &format!("evt_{i}"), clock.now_ms() / 1000, "x");
@@ -166,9 +191,7 @@ backend_tests! {
         let url = inbox::url(&t.db, &*clock, BASE, &acme).await.unwrap();
         let token = url.trim_start_matches(BASE);
         let theirs = inbox::url(&t.db, &*clock, BASE, &globex).await.unwrap();
-        let rules = EndpointRules { allow_http: true, opt_in_approved: false };
-        let ep = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Sandbox, &input(&url, &[EventType::PayinSucceeded]), rules).await.unwrap();
-        let secret = endpoints::current_secret(&t.db, &sbox(), &*clock, &acme, &ep.id).await.unwrap();
+        let (_, secret) = endpoint_at(&t.db, &*clock, &acme, &url).await;
         // Start at the beginning of a window, so that the whole flood falls in one.
         clock.advance(Duration::from_millis((60_000 - clock.now_ms().rem_euclid(60_000)) as u64));
 
