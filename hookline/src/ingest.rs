@@ -363,7 +363,12 @@ impl Publisher {
                                         .filter(|row| leased_events.contains(row.id.as_str()))
                                         .cloned()
                                         .collect();
-                                    d.deliver_reserved(reservation, stored.leased, events);
+                                    d.deliver_reserved(
+                                        reservation,
+                                        stored.leased,
+                                        events,
+                                        stored.endpoints,
+                                    );
                                 }
                                 if stored.queued {
                                     d.wakeup.wake();

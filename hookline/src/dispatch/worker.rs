@@ -15,7 +15,7 @@ use crate::signing::SigningSecret;
 use crate::signing::signature_header;
 use crate::store::Db;
 use crate::store::deliveries::{self, AttemptRow, Claim, Claimed, Finished, Lease, Outcome};
-use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint};
+use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint, SecretRow};
 use crate::store::events::{self as event_store, EventRow, Handoff};
 use crate::store::health::{self as health_store, DisabledReason};
 use crate::validation::storable_text;
@@ -380,13 +380,15 @@ fn render_body(event: &EventRow, version: &str, test: bool) -> RenderedBody {
 
 impl BatchData {
     /// `known` are events the caller already holds (the ingest writer's own
-    /// rows); only the others are read.
+    /// rows); only the others are read. So are the endpoints, unless the
+    /// caller holds them too (`known_endpoints`, read at `now`).
     async fn load(
         db: &Db,
         sbox: &SecretBox,
         now: i64,
         claimed: &[Claimed],
         known: Vec<EventRow>,
+        known_endpoints: Option<Vec<(LiveEndpoint, Vec<SecretRow>)>>,
     ) -> Result<BatchData> {
         let distinct = |id: fn(&Claimed) -> &str| {
             let mut ids: Vec<&str> = claimed.iter().map(id).collect();
@@ -404,12 +406,15 @@ impl BatchData {
             .into_iter()
             .filter(|id| !data.events.contains_key(*id))
             .collect();
-        // Two reads on two connections at once: each claim waits for them
-        // before its deliveries start.
-        let (events, endpoints) = tokio::try_join!(
-            event_store::get_many(db, &missing),
-            endpoint_store::get_live_many_with_secrets(db, &endpoint_ids, now),
-        )?;
+        let (events, endpoints) = match known_endpoints {
+            Some(endpoints) => (event_store::get_many(db, &missing).await?, endpoints),
+            // Two reads on two connections at once: each claim waits for
+            // them before its deliveries start.
+            None => tokio::try_join!(
+                event_store::get_many(db, &missing),
+                endpoint_store::get_live_many_with_secrets(db, &endpoint_ids, now),
+            )?,
+        };
         for event in events {
             data.events.insert(event.id.clone(), Arc::new(event));
         }
@@ -489,7 +494,7 @@ impl Dispatcher {
         limit: i64,
     ) -> Result<(Vec<Claimed>, BatchData)> {
         let claimed = deliveries::claim_due(&self.db, now, lease, limit).await?;
-        let batch = BatchData::load(&self.db, &self.sbox, now, &claimed, Vec::new()).await?;
+        let batch = BatchData::load(&self.db, &self.sbox, now, &claimed, Vec::new(), None).await?;
         Ok((claimed, batch))
     }
 
@@ -533,7 +538,8 @@ impl Dispatcher {
                 refused: 0,
             }
         };
-        let batch = BatchData::load(&self.db, &self.sbox, now, &claim.claimed, Vec::new()).await?;
+        let batch =
+            BatchData::load(&self.db, &self.sbox, now, &claim.claimed, Vec::new(), None).await?;
         Ok((claim, batch, places))
     }
 
@@ -712,13 +718,16 @@ impl Dispatcher {
     /// Attempts the deliveries stored under `reservation`'s lease (no claim
     /// needed: the transaction that stored them leased them to this node).
     /// `events` are their events as the writer stored them, so they are not
-    /// read back. Unused slots are freed. If what they need cannot be read,
-    /// they wait for their lease to run out and are claimed like any other.
+    /// read back, nor are `endpoints` where the writer read them (with their
+    /// secrets) under the reservation's time. Unused slots are freed. If
+    /// what they need cannot be read, they wait for their lease to run out
+    /// and are claimed like any other.
     pub fn deliver_reserved(
         self: &Arc<Self>,
         reservation: Reservation,
         leased: Vec<Claimed>,
         events: Vec<EventRow>,
+        endpoints: Option<Vec<(LiveEndpoint, Vec<SecretRow>)>>,
     ) {
         let Reservation {
             lease,
@@ -731,7 +740,7 @@ impl Dispatcher {
         }
         let this = self.clone();
         tokio::spawn(async move {
-            match BatchData::load(&this.db, &this.sbox, now, &leased, events).await {
+            match BatchData::load(&this.db, &this.sbox, now, &leased, events, endpoints).await {
                 Ok(batch) => {
                     for (delivery, slot) in leased.into_iter().zip(slots) {
                         let prepared = batch.for_delivery(&delivery);

@@ -220,6 +220,75 @@ pub async fn get_live(db: &Db, id: &str) -> Result<Option<LiveEndpoint>> {
     }))
 }
 
+/// Secrets (aliased `s`) current first: the one without an end, then the
+/// newest.
+const SECRET_ORDER: &str = "(s.expires_ms IS NULL) DESC, s.created_ms DESC";
+
+/// Whether secret `s` still signs at `now` (a bind parameter).
+fn still_signing(now: &str) -> String {
+    format!("(s.expires_ms IS NULL OR s.expires_ms > {now})")
+}
+
+/// PostgreSQL: the endpoints whose ids `ids` (a subquery) selects, as
+/// [`get_live_many_with_secrets`] reads them, one row each with its secrets
+/// in arrays, for a statement that reads them along with its own work (see
+/// [`live_with_secrets_from_row`]).
+pub(crate) fn live_with_secrets_sql(ids: &str, now: &str) -> String {
+    let array = |column: &str, name: &str| {
+        format!("array_agg(s.{column} ORDER BY {SECRET_ORDER}) AS {name}")
+    };
+    format!(
+        "SELECT {}, {}, s.* FROM endpoints e CROSS JOIN LATERAL \
+           (SELECT {}, {}, {}, {} FROM endpoint_secrets s WHERE s.endpoint_id = e.id AND {}) s \
+         WHERE e.id IN {ids} AND NOT e.deleted",
+        qualified("e", COLUMNS),
+        qualified("e", HEALTH_COLUMNS),
+        array("id", "secret_ids"),
+        array("sealed", "secret_sealed"),
+        array("created_ms", "secret_created"),
+        array("expires_ms", "secret_expires"),
+        still_signing(now),
+    )
+}
+
+/// The endpoint and secrets a row holds in the columns of
+/// [`live_with_secrets_sql`]; `None` where they are null (the row is about
+/// something else).
+pub(crate) fn live_with_secrets_from_row(
+    row: &sqlx::postgres::PgRow,
+) -> std::result::Result<Option<(LiveEndpoint, Vec<SecretRow>)>, sqlx::Error> {
+    use sqlx::{FromRow, Row};
+    if row.try_get::<Option<String>, _>("id")?.is_none() {
+        return Ok(None);
+    }
+    let endpoint = LiveEndpoint::from_row(row)?;
+    // No secret still signing: every array is null.
+    let ids: Vec<String> = row
+        .try_get::<Option<_>, _>("secret_ids")?
+        .unwrap_or_default();
+    let sealed: Vec<Vec<u8>> = row
+        .try_get::<Option<_>, _>("secret_sealed")?
+        .unwrap_or_default();
+    let created: Vec<i64> = row
+        .try_get::<Option<_>, _>("secret_created")?
+        .unwrap_or_default();
+    let expires: Vec<Option<i64>> = row
+        .try_get::<Option<_>, _>("secret_expires")?
+        .unwrap_or_default();
+    let secrets = ids
+        .into_iter()
+        .zip(sealed)
+        .zip(created.into_iter().zip(expires))
+        .map(|((id, sealed), (created_ms, expires_ms))| SecretRow {
+            id,
+            sealed,
+            created_ms,
+            expires_ms,
+        })
+        .collect();
+    Ok(Some((endpoint, secrets)))
+}
+
 /// Several endpoints that have not been deleted, with their health and the
 /// secrets still signing at `now`, each endpoint's current one first (the
 /// dispatcher's view of one batch). One query rather than one per table:
@@ -240,11 +309,12 @@ pub async fn get_live_many_with_secrets(
             "SELECT {}, {}, s.id AS secret_id, s.sealed AS secret_sealed, \
                s.created_ms AS secret_created_ms, s.expires_ms AS secret_expires_ms \
              FROM endpoints e LEFT JOIN endpoint_secrets s \
-               ON s.endpoint_id = e.id AND (s.expires_ms IS NULL OR s.expires_ms > $1) \
+               ON s.endpoint_id = e.id AND {} \
              WHERE {} AND NOT e.deleted \
-             ORDER BY e.id, (s.expires_ms IS NULL) DESC, s.created_ms DESC",
+             ORDER BY e.id, {SECRET_ORDER}",
             qualified("e", COLUMNS),
             qualified("e", HEALTH_COLUMNS),
+            still_signing("$1"),
             crate::store::any_of(backend, "e.id", 2, ids.len())
         ),
     );

@@ -5,6 +5,7 @@ use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::on_db;
 use crate::store::deliveries::{Claimed, Lease};
+use crate::store::endpoints::{LiveEndpoint, SecretRow};
 use crate::store::health::HELD_UNTIL;
 use crate::store::{Backend, BulkQuery, Column, Db};
 
@@ -92,16 +93,27 @@ fn fan_out_sql(source: &str, filter: &str, first_param: usize) -> String {
 /// clause; their foreign keys are checked when the statement ends, after
 /// the events are in. Other nodes are notified, at the commit, when some
 /// delivery waits in the queue.
+///
+/// The endpoints of the deliveries leased to the writer come back too, with
+/// their secrets, each on the first of its leased deliveries' rows: the
+/// writer starts them without reading the endpoints again.
 fn insert_at_once_sql() -> String {
     format!(
         "WITH v AS (INSERT INTO events ({EVENT_COLUMNS}) {} RETURNING {EVENT_COLUMNS}), \
-              d AS ({}) \
-         SELECT id, event_id, endpoint_id, lease_owner, held, \
+              d AS ({}), \
+              k AS ({}) \
+         SELECT d.id AS delivery_id, d.event_id, d.endpoint_id, d.lease_owner, d.held, \
            (SELECT count(pg_notify('{}', '')) FROM \
-              (SELECT 1 FROM d WHERE lease_owner IS NULL AND NOT held LIMIT 1) q) AS woke \
-         FROM d",
+              (SELECT 1 FROM d WHERE lease_owner IS NULL AND NOT held LIMIT 1) q) AS woke, k.* \
+         FROM (SELECT *, row_number() OVER (PARTITION BY endpoint_id, lease_owner IS NULL ORDER BY id) AS nth \
+               FROM d) d \
+         LEFT JOIN k ON d.lease_owner IS NOT NULL AND d.nth = 1 AND k.id = d.endpoint_id",
         crate::store::insert_rows(Backend::Postgres, 0, 7),
         fan_out_sql("v", "TRUE", 8),
+        crate::store::endpoints::live_with_secrets_sql(
+            "(SELECT endpoint_id FROM d WHERE lease_owner IS NOT NULL)",
+            "$11"
+        ),
         crate::dispatch::wake::CHANNEL,
     )
 }
@@ -124,6 +136,9 @@ struct Fanned {
     leased: Vec<Claimed>,
     /// Whether any delivery waits in the queue for a claim.
     queued: bool,
+    /// The endpoints of the leased deliveries, with their secrets, where
+    /// the write read them too.
+    endpoints: Vec<(LiveEndpoint, Vec<SecretRow>)>,
 }
 
 impl Fanned {
@@ -182,12 +197,15 @@ async fn insert_at_once(
         .await?;
     for row in rows {
         fanned.add(
-            row.try_get(0)?,
-            row.try_get(1)?,
-            row.try_get(2)?,
-            row.try_get::<Option<String>, _>(3)?.is_some(),
-            row.try_get(4)?,
+            row.try_get("delivery_id")?,
+            row.try_get("event_id")?,
+            row.try_get("endpoint_id")?,
+            row.try_get::<Option<String>, _>("lease_owner")?.is_some(),
+            row.try_get("held")?,
         );
+        fanned
+            .endpoints
+            .extend(crate::store::endpoints::live_with_secrets_from_row(&row)?);
     }
     Ok(fanned)
 }
@@ -286,6 +304,10 @@ pub struct Stored {
     pub leased: Vec<Claimed>,
     /// Whether any new delivery waits in the queue for a claim.
     pub queued: bool,
+    /// The endpoints of the leased deliveries with their secrets, where the
+    /// write read them too (see [`insert_at_once_sql`]); `None` where the
+    /// dispatcher reads them.
+    pub endpoints: Option<Vec<(LiveEndpoint, Vec<SecretRow>)>>,
 }
 
 /// [`insert_many`], leasing up to `handoff.limit` of the new deliveries to
@@ -324,6 +346,7 @@ pub async fn insert_many_handing_off(
                     results,
                     leased: fanned.leased,
                     queued: fanned.queued,
+                    endpoints: Some(fanned.endpoints),
                 });
             }
             Err(e) => {
@@ -435,6 +458,7 @@ pub async fn insert_many_handing_off(
                 .collect(),
             leased,
             queued,
+            endpoints: None,
         })
     })
 }

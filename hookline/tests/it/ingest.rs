@@ -366,3 +366,117 @@ async fn events_written_at_once_notify_other_nodes_only_of_queued_work() {
         4
     );
 }
+
+/// Events written in one statement bring back the endpoints of the
+/// deliveries leased to the writer, with their secrets, exactly as the
+/// dispatcher would read them: once each, whatever their deliveries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_written_at_once_bring_back_the_leased_endpoints_as_the_dispatcher_reads_them() {
+    use hookline::endpoint::GracePeriod;
+    use hookline::store::deliveries::Lease;
+    use hookline::store::endpoints::get_live_many_with_secrets;
+    use hookline::store::events::{EventRow, Handoff, Idempotency, insert_many_handing_off};
+    use hookline::store::health;
+    let t = TestDatabase::postgres().await;
+    let clock = ManualClock::starting_now();
+    let acme = merchant(&t.db, &clock, "leased@acme.example").await;
+    let mut ids = Vec::new();
+    for url in [
+        "https://a.example/in",
+        "https://b.example/in",
+        "https://paused.example/in",
+    ] {
+        let input = input(url, &[EventType::PayinSucceeded]);
+        let rules = EndpointRules::default();
+        let created = endpoints::create(&t.db, &sbox(), &*clock, &acme, Mode::Live, &input, rules)
+            .await
+            .unwrap();
+        ids.push(created.id);
+    }
+    let (a, b, paused) = (&ids[0], &ids[1], &ids[2]);
+    let now = hookline::clock::Clock::now_ms(&*clock);
+    // Three secrets on `a`: the current one, one in its grace hour, and one
+    // that stopped signing at once.
+    for grace in [GracePeriod::OneHour, GracePeriod::None] {
+        endpoints::rotate_secret(&t.db, &sbox(), &*clock, &acme, a, grace)
+            .await
+            .unwrap();
+    }
+    assert!(
+        health::claim_probe(&t.db, paused, "dl_none", now, now + 60_000)
+            .await
+            .unwrap()
+    );
+    let row = || EventRow {
+        id: hookline::ids::event_id(),
+        merchant_id: acme.clone(),
+        mode: "live".into(),
+        event_type: "payin.succeeded".into(),
+        resource_id: "txn_1".into(),
+        data: "{}".into(),
+        created_ms: now,
+    };
+    let lease = Lease {
+        owner: "writer-node".into(),
+        until_ms: now + 30_000,
+    };
+    let handoff = Some(Handoff {
+        lease: &lease,
+        now,
+        limit: 100,
+    });
+    let shown = |endpoints: &[(
+        hookline::store::endpoints::LiveEndpoint,
+        Vec<hookline::store::endpoints::SecretRow>,
+    )]| {
+        let mut shown: Vec<String> = endpoints
+            .iter()
+            .map(|(endpoint, secrets)| format!("{endpoint:?} {secrets:?}"))
+            .collect();
+        shown.sort();
+        shown
+    };
+
+    let events = [row(), row(), row()];
+    let items: Vec<_> = events.iter().map(|e| (e, None)).collect();
+    let stored = insert_many_handing_off(&t.db, &items, handoff)
+        .await
+        .unwrap();
+    assert_eq!(stored.leased.len(), 6, "three events to `a` and to `b`");
+    let brought = stored.endpoints.expect("read with the write");
+    let dispatcher_view = get_live_many_with_secrets(&t.db, &[a.as_str(), b.as_str()], now)
+        .await
+        .unwrap();
+    assert_eq!(shown(&brought), shown(&dispatcher_view));
+    let secrets_of_a: Vec<usize> = brought
+        .iter()
+        .filter(|(e, _)| e.row.id == *a)
+        .map(|(_, s)| s.len())
+        .collect();
+    assert_eq!(
+        secrets_of_a,
+        [2],
+        "`a` once, with the two secrets still signing"
+    );
+
+    // Nothing leased, nothing brought back.
+    let lone = row();
+    let stored = insert_many_handing_off(&t.db, &[(&lone, None)], None)
+        .await
+        .unwrap();
+    assert!(stored.endpoints.expect("written at once").is_empty());
+
+    // A keyed event is written in a transaction of its own; the dispatcher
+    // reads its endpoints.
+    let keyed = row();
+    let key = Idempotency {
+        key: "leased-1",
+        request_hash: "h",
+        expires_before: 0,
+    };
+    let stored = insert_many_handing_off(&t.db, &[(&keyed, Some(key))], handoff)
+        .await
+        .unwrap();
+    assert_eq!(stored.leased.len(), 2);
+    assert!(stored.endpoints.is_none());
+}
