@@ -27,11 +27,17 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-/// How long the recorder gathers finished deliveries before it writes them.
-/// An outcome is written after its request was answered, so no merchant
-/// waits on it, and each write is a commit that syncs the disk: outcomes
-/// arriving a few milliseconds apart share one instead of taking one each.
+/// How long the recorder gathers finished deliveries before it writes them,
+/// while it holds fewer than [`GATHERED_ENOUGH`]. An outcome is written
+/// after its request was answered, so no merchant waits on it, and each
+/// write is a commit that syncs the disk: outcomes arriving a few
+/// milliseconds apart share one instead of taking one each.
 const RECORD_GATHERING: Duration = Duration::from_millis(5);
+
+/// Outcomes that share a commit well enough to be written at once. Under
+/// full load the batches are larger than this anyway, and waiting would
+/// only hold their deliveries' slots longer.
+const GATHERED_ENOUGH: usize = 32;
 
 /// Most outcomes written in one statement.
 const MAX_RECORDED_TOGETHER: usize = 1024;
@@ -776,9 +782,17 @@ impl Dispatcher {
                     let mut batch = vec![first];
                     let until = tokio::time::Instant::now() + RECORD_GATHERING;
                     while batch.len() < MAX_RECORDED_TOGETHER {
-                        match tokio::time::timeout_at(until, rx.recv()).await {
-                            Ok(Some(more)) => batch.push(more),
-                            Ok(None) | Err(_) => break,
+                        let more = if batch.len() < GATHERED_ENOUGH {
+                            tokio::time::timeout_at(until, rx.recv())
+                                .await
+                                .ok()
+                                .flatten()
+                        } else {
+                            rx.try_recv().ok()
+                        };
+                        match more {
+                            Some(more) => batch.push(more),
+                            None => break,
                         }
                     }
                     let items: Vec<Finished> = batch.iter().map(|r| r.finished.clone()).collect();
