@@ -15,7 +15,7 @@ use crate::signing::SigningSecret;
 use crate::signing::signature_header;
 use crate::store::Db;
 use crate::store::deliveries::{self, AttemptRow, Claim, Claimed, Finished, Lease, Outcome};
-use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint, SecretRow};
+use crate::store::endpoints::{self as endpoint_store, EndpointRow, LiveEndpoint, WithSecrets};
 use crate::store::events::{self as event_store, EventRow, Handoff};
 use crate::store::health::{self as health_store, DisabledReason};
 use crate::validation::storable_text;
@@ -403,7 +403,7 @@ impl BatchData {
         now: i64,
         claimed: &[Claimed],
         known: Vec<EventRow>,
-        known_endpoints: Option<Vec<(LiveEndpoint, Vec<SecretRow>)>>,
+        known_endpoints: Option<Vec<WithSecrets>>,
     ) -> Result<BatchData> {
         let distinct = |id: fn(&Claimed) -> &str| {
             let mut ids: Vec<&str> = claimed.iter().map(id).collect();
@@ -742,7 +742,7 @@ impl Dispatcher {
         reservation: Reservation,
         leased: Vec<Claimed>,
         events: Vec<EventRow>,
-        endpoints: Option<Vec<(LiveEndpoint, Vec<SecretRow>)>>,
+        endpoints: Option<Vec<WithSecrets>>,
     ) {
         let Reservation {
             lease,

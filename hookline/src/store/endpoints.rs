@@ -208,6 +208,10 @@ pub struct LiveEndpoint {
     pub health: Health,
 }
 
+/// An endpoint with the secrets still signing its deliveries, current first
+/// (what the dispatcher needs to send to it).
+pub type WithSecrets = (LiveEndpoint, Vec<SecretRow>);
+
 /// An endpoint that has not been deleted, whoever owns it (the dispatcher's view).
 pub async fn get_live(db: &Db, id: &str) -> Result<Option<LiveEndpoint>> {
     let sql =
@@ -256,7 +260,7 @@ pub(crate) fn live_with_secrets_sql(ids: &str, now: &str) -> String {
 /// something else).
 pub(crate) fn live_with_secrets_from_row(
     row: &sqlx::postgres::PgRow,
-) -> std::result::Result<Option<(LiveEndpoint, Vec<SecretRow>)>, sqlx::Error> {
+) -> std::result::Result<Option<WithSecrets>, sqlx::Error> {
     use sqlx::{FromRow, Row};
     if row.try_get::<Option<String>, _>("id")?.is_none() {
         return Ok(None);
@@ -298,7 +302,7 @@ pub async fn get_live_many_with_secrets(
     db: &Db,
     ids: &[&str],
     now: Millis,
-) -> Result<Vec<(LiveEndpoint, Vec<SecretRow>)>> {
+) -> Result<Vec<WithSecrets>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -335,7 +339,7 @@ pub async fn get_live_many_with_secrets(
             .fetch_all(pool)
             .await?
     });
-    let mut endpoints: Vec<(LiveEndpoint, Vec<SecretRow>)> = Vec::new();
+    let mut endpoints: Vec<WithSecrets> = Vec::new();
     for row in rows {
         let secret = match (row.secret_id, row.secret_sealed, row.secret_created_ms) {
             (Some(id), Some(sealed), Some(created_ms)) => Some(SecretRow {

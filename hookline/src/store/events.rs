@@ -5,7 +5,7 @@ use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::on_db;
 use crate::store::deliveries::{Claimed, Lease};
-use crate::store::endpoints::{LiveEndpoint, SecretRow};
+use crate::store::endpoints::WithSecrets;
 use crate::store::health::HELD_UNTIL;
 use crate::store::{Backend, BulkQuery, Column, Db};
 
@@ -138,7 +138,7 @@ struct Fanned {
     queued: bool,
     /// The endpoints of the leased deliveries, with their secrets, where
     /// the write read them too.
-    endpoints: Vec<(LiveEndpoint, Vec<SecretRow>)>,
+    endpoints: Vec<WithSecrets>,
 }
 
 impl Fanned {
@@ -307,7 +307,7 @@ pub struct Stored {
     /// The endpoints of the leased deliveries with their secrets, where the
     /// write read them too (see [`insert_at_once_sql`]); `None` where the
     /// dispatcher reads them.
-    pub endpoints: Option<Vec<(LiveEndpoint, Vec<SecretRow>)>>,
+    pub endpoints: Option<Vec<WithSecrets>>,
 }
 
 /// [`insert_many`], leasing up to `handoff.limit` of the new deliveries to

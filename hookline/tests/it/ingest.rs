@@ -425,10 +425,7 @@ async fn events_written_at_once_bring_back_the_leased_endpoints_as_the_dispatche
         now,
         limit: 100,
     });
-    let shown = |endpoints: &[(
-        hookline::store::endpoints::LiveEndpoint,
-        Vec<hookline::store::endpoints::SecretRow>,
-    )]| {
+    let shown = |endpoints: &[hookline::store::endpoints::WithSecrets]| {
         let mut shown: Vec<String> = endpoints
             .iter()
             .map(|(endpoint, secrets)| format!("{endpoint:?} {secrets:?}"))
