@@ -22,6 +22,19 @@ fn event(merchant_id: &str, mode: Mode, t: EventType) -> PublishInput {
     }
 }
 
+/// A new live `payin.succeeded` row of `merchant_id`, as the store writes it.
+fn payin_row(merchant_id: &str, created_ms: i64) -> hookline::store::events::EventRow {
+    hookline::store::events::EventRow {
+        id: hookline::ids::event_id(),
+        merchant_id: merchant_id.into(),
+        mode: "live".into(),
+        event_type: "payin.succeeded".into(),
+        resource_id: "txn_1".into(),
+        data: "{}".into(),
+        created_ms,
+    }
+}
+
 fn with(data: &serde_json::Value, field: &str, value: &str) -> serde_json::Value {
     let mut data = data.clone();
     data[field] = value.into();
@@ -209,7 +222,7 @@ backend_tests! {
 
     async fn new_deliveries_are_leased_to_the_writer_up_to_its_free_slots(backend) {
         use hookline::store::deliveries::{Lease, claim_due};
-        use hookline::store::events::{EventRow, Handoff, Idempotency, insert_many_handing_off};
+        use hookline::store::events::{Handoff, Idempotency, insert_many_handing_off};
         use hookline::store::health::{self, DisabledReason};
         let t = TestDatabase::new(backend).await;
         let clock = ManualClock::starting_now();
@@ -224,15 +237,7 @@ backend_tests! {
         // events are held): neither may take a slot of the writer.
         assert!(health::claim_probe(&t.db, paused, "dl_none", 1_000, 60_000).await.unwrap());
         health::disable(&t.db, failing, DisabledReason::Failing, 1_000).await.unwrap();
-        let row = || EventRow {
-            id: hookline::ids::event_id(),
-            merchant_id: acme.clone(),
-            mode: "live".into(),
-            event_type: "payin.succeeded".into(),
-            resource_id: "txn_1".into(),
-            data: "{}".into(),
-            created_ms: 1_000,
-        };
+        let row = || payin_row(&acme, 1_000);
         let lease = Lease { owner: "writer-node".into(), until_ms: 31_000 };
         let handoff = |limit| Some(Handoff { lease: &lease, now: 1_000, limit });
 
@@ -288,7 +293,7 @@ backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_written_at_once_notify_other_nodes_only_of_queued_work() {
     use hookline::store::deliveries::Lease;
-    use hookline::store::events::{EventRow, Handoff, insert_many_handing_off};
+    use hookline::store::events::{Handoff, insert_many_handing_off};
     let t = TestDatabase::postgres().await;
     let clock = ManualClock::starting_now();
     let acme = merchant(&t.db, &clock, "notify@acme.example").await;
@@ -308,15 +313,7 @@ async fn events_written_at_once_notify_other_nodes_only_of_queued_work() {
         .listen(hookline::dispatch::wake::CHANNEL)
         .await
         .unwrap();
-    let row = || EventRow {
-        id: hookline::ids::event_id(),
-        merchant_id: acme.clone(),
-        mode: "live".into(),
-        event_type: "payin.succeeded".into(),
-        resource_id: "txn_1".into(),
-        data: "{}".into(),
-        created_ms: 1_000,
-    };
+    let row = || payin_row(&acme, 1_000);
     let lease = Lease {
         owner: "writer-node".into(),
         until_ms: 31_000,
@@ -375,7 +372,7 @@ async fn events_written_at_once_bring_back_the_leased_endpoints_as_the_dispatche
     use hookline::endpoint::GracePeriod;
     use hookline::store::deliveries::Lease;
     use hookline::store::endpoints::get_live_many_with_secrets;
-    use hookline::store::events::{EventRow, Handoff, Idempotency, insert_many_handing_off};
+    use hookline::store::events::{Handoff, Idempotency, insert_many_handing_off};
     use hookline::store::health;
     let t = TestDatabase::postgres().await;
     let clock = ManualClock::starting_now();
@@ -407,15 +404,7 @@ async fn events_written_at_once_bring_back_the_leased_endpoints_as_the_dispatche
             .await
             .unwrap()
     );
-    let row = || EventRow {
-        id: hookline::ids::event_id(),
-        merchant_id: acme.clone(),
-        mode: "live".into(),
-        event_type: "payin.succeeded".into(),
-        resource_id: "txn_1".into(),
-        data: "{}".into(),
-        created_ms: now,
-    };
+    let row = || payin_row(&acme, now);
     let lease = Lease {
         owner: "writer-node".into(),
         until_ms: now + 30_000,
