@@ -216,30 +216,26 @@ mod ops {
                 None,
             ),
         };
-        if status == 400 {
-            // Not a webhook at all: answered, but not kept. Refused webhooks
-            // are kept, but apart from valid ones (see `store::KEEP_REFUSED`),
-            // so what a stranger with the URL posts cannot push real
-            // deliveries out of the list.
-            return Ok(Some(Answer {
-                status,
-                verdict,
-                retry_after_secs: None,
-            }));
+        // Not a webhook at all (400): answered, but not kept. Refused
+        // webhooks are kept, but apart from valid ones (see
+        // `store::KEEP_REFUSED`), so what a stranger with the URL posts
+        // cannot push real deliveries out of the list.
+        if status != 400 {
+            let kept = &body[..body.len().min(MAX_KEPT_BODY)];
+            let row = MessageRow {
+                id: ids::inbox_message_id(),
+                received_ms: now,
+                webhook_id,
+                signature_valid: status == 200,
+                endpoint_id,
+                headers: serde_json::to_string(&kept_headers(headers))
+                    .unwrap_or_else(|_| "{}".into()),
+                body: crate::validation::storable_text(kept),
+                status: i64::from(status),
+                verdict: verdict.clone(),
+            };
+            store::insert(db, &merchant_id, &row).await?;
         }
-        let kept = &body[..body.len().min(MAX_KEPT_BODY)];
-        let row = MessageRow {
-            id: ids::inbox_message_id(),
-            received_ms: now,
-            webhook_id,
-            signature_valid: status == 200,
-            endpoint_id,
-            headers: serde_json::to_string(&kept_headers(headers)).unwrap_or_else(|_| "{}".into()),
-            body: crate::validation::storable_text(kept),
-            status: i64::from(status),
-            verdict: verdict.clone(),
-        };
-        store::insert(db, &merchant_id, &row).await?;
         Ok(Some(Answer {
             status,
             verdict,
