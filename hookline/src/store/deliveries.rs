@@ -299,9 +299,14 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
 /// statement that commits on its own: one round trip where a transaction
 /// takes four. Each delivery's new state comes in the arrays of
 /// [`outcome_columns`], so deliveries with different outcomes share it.
+/// Attempts are kept only beside a delivery that still exists (retention may
+/// have purged one whose attempt outlived its lease): no foreign key checks
+/// that on PostgreSQL (see migration 0028), and the purge finds attempts
+/// through their deliveries.
 fn record_at_once_sql() -> String {
     format!(
-        "WITH a AS (INSERT INTO attempts ({ATTEMPT_COLUMNS}) {}) \
+        "WITH a AS (INSERT INTO attempts ({ATTEMPT_COLUMNS}) {} AS n ({ATTEMPT_COLUMNS}) \
+           WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = n.delivery_id)) \
          UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.attempted, held = u.held, \
            next_attempt_ms = COALESCE(u.next_ms, d.next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
          FROM UNNEST($16::TEXT[], $17::TEXT[], $18::BIGINT[], $19::BOOLEAN[], $20::BIGINT[], $21::TEXT[], $22::BIGINT[]) \

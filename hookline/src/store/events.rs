@@ -90,9 +90,9 @@ fn fan_out_sql(source: &str, filter: &str, first_param: usize) -> String {
 /// statement, which commits on its own, so a group costs one round trip
 /// instead of seven (begin, savepoint, two inserts, release, notify,
 /// commit). The deliveries read the inserted events from the `WITH`
-/// clause; their foreign keys are checked when the statement ends, after
-/// the events are in. Other nodes are notified, at the commit, when some
-/// delivery waits in the queue.
+/// clause and their endpoints from the join, so each has both (PostgreSQL
+/// checks no foreign keys on these tables, see migration 0028). Other nodes
+/// are notified, at the commit, when some delivery waits in the queue.
 ///
 /// The endpoints of the deliveries leased to the writer come back too, with
 /// their secrets, each on the first of its leased deliveries' rows: the
