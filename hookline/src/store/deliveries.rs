@@ -253,13 +253,7 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
             Backend::Sqlite => ATTEMPTS_PER_STATEMENT,
         };
         for chunk in attempts.chunks(per_statement) {
-            let sql = bulk_sql(
-                backend,
-                format!(
-                    "INSERT INTO attempts ({ATTEMPT_COLUMNS}) {}",
-                    insert_rows(backend, chunk.len(), 15)
-                ),
-            );
+            let sql = bulk_sql(backend, insert_attempts_sql(backend, chunk.len()));
             sqlx::query(&sql)
                 .bind_table(attempt_columns(chunk))
                 .execute(&mut *tx)
@@ -299,21 +293,39 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
 /// statement that commits on its own: one round trip where a transaction
 /// takes four. Each delivery's new state comes in the arrays of
 /// [`outcome_columns`], so deliveries with different outcomes share it.
-/// Attempts are kept only beside a delivery that still exists (retention may
-/// have purged one whose attempt outlived its lease): no foreign key checks
-/// that on PostgreSQL (see migration 0028), and the purge finds attempts
-/// through their deliveries.
 fn record_at_once_sql() -> String {
     format!(
-        "WITH a AS (INSERT INTO attempts ({ATTEMPT_COLUMNS}) {} AS n ({ATTEMPT_COLUMNS}) \
-           WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = n.delivery_id)) \
+        "WITH a AS ({}) \
          UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.attempted, held = u.held, \
            next_attempt_ms = COALESCE(u.next_ms, d.next_attempt_ms), lease_owner = NULL, lease_until_ms = NULL \
          FROM UNNEST($16::TEXT[], $17::TEXT[], $18::BIGINT[], $19::BOOLEAN[], $20::BIGINT[], $21::TEXT[], $22::BIGINT[]) \
            AS u (id, status, attempted, held, next_ms, owner, until_ms) \
          WHERE d.id = u.id AND d.lease_owner = u.owner AND d.lease_until_ms = u.until_ms \
          RETURNING d.id",
-        insert_rows(Backend::Postgres, 0, 15)
+        insert_attempts_sql(Backend::Postgres, 0)
+    )
+}
+
+/// Inserts `rows` attempts (any number on PostgreSQL), each only if its
+/// delivery still exists: retention may have purged one whose attempt
+/// outlived its lease. That attempt is dropped rather than failing its
+/// whole batch (SQLite's foreign key would) or being kept as an orphan
+/// that no purge finds (PostgreSQL has no key here, see migration 0028).
+fn insert_attempts_sql(backend: Backend, rows: usize) -> String {
+    let (source, delivery_id) = match backend {
+        Backend::Postgres => (
+            format!("{} AS n ({ATTEMPT_COLUMNS})", insert_rows(backend, 0, 15)),
+            "n.delivery_id",
+        ),
+        // A VALUES list's columns are named column1, column2, …
+        Backend::Sqlite => (
+            format!("SELECT * FROM ({}) AS n", insert_rows(backend, rows, 15)),
+            "n.column2",
+        ),
+    };
+    format!(
+        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) {source} \
+         WHERE EXISTS (SELECT 1 FROM deliveries x WHERE x.id = {delivery_id})"
     )
 }
 

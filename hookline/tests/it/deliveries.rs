@@ -13,8 +13,9 @@ use hookline::testing::TestDatabase;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-/// A merchant with one endpoint and `n` published events, hence `n` due deliveries.
-async fn with_deliveries(db: &Db, clock: &ManualClock, n: usize) {
+/// A merchant with one endpoint and `n` published events, hence `n` due
+/// deliveries; answers the merchant's id.
+async fn with_deliveries(db: &Db, clock: &ManualClock, n: usize) -> String {
     let m = merchant(db, clock, "a@acme.example").await;
     endpoints::create(
         db,
@@ -36,6 +37,7 @@ async fn with_deliveries(db: &Db, clock: &ManualClock, n: usize) {
         };
         ingest::publish(db, clock, &e, None).await.unwrap();
     }
+    m
 }
 
 /// Publishes one sample event of `event_type` for the merchant; answers its id.
@@ -179,6 +181,55 @@ backend_tests! {
         assert_eq!(state(first[1].id.clone()).await, ("pending".into(), 1));
         assert_eq!(deliveries::next_attempt_ms(&t.db, &first[1].id).await.unwrap(), Some(retry_at));
         assert_eq!(state(second[1].id.clone()).await, ("pending".into(), 0), "still node-b's");
+    }
+
+    async fn an_attempt_whose_delivery_was_purged_is_dropped_and_the_rest_of_its_batch_kept(backend) {
+        use hookline::store::deliveries::{AttemptRow, Finished};
+        let t = TestDatabase::new(backend).await;
+        let clock = ManualClock::starting_now();
+        let m = with_deliveries(&t.db, &clock, 1).await;
+        clock.advance(Duration::from_secs(60));
+        let newer = publish_sample(&t.db, &clock, &m, Mode::Live, EventType::PayinSucceeded).await;
+        let l = lease("node-a", &clock);
+        let mut claimed = deliveries::claim_due(&t.db, clock.now_ms(), &l, 10).await.unwrap();
+        claimed.sort_by_key(|d| d.event_id == newer);
+        let [old, new] = <[_; 2]>::try_from(claimed).unwrap();
+        // Both attempts outlive their lease, and meanwhile retention (60 s
+        // here) purges the older event, whose delivery is no longer leased.
+        clock.advance(Duration::from_secs(31));
+        let purged = hookline::retention::purge(&t.db, clock.now_ms(), Duration::from_secs(60), 100)
+            .await
+            .unwrap();
+        assert_eq!((purged.events, purged.deliveries, purged.attempts), (1, 1, 0));
+        let finished = |d: &deliveries::Claimed| Finished {
+            attempt: Some(AttemptRow {
+                id: format!("att_{}", d.id),
+                delivery_id: d.id.clone(),
+                event_id: d.event_id.clone(),
+                endpoint_id: d.endpoint_id.clone(),
+                attempt_no: 1,
+                started_ms: clock.now_ms() - 31_000,
+                latency_ms: 31_000,
+                url: "https://hooks.example/in".into(),
+                request_headers: "{}".into(),
+                payload_version: "2026-09-01".into(),
+                response_status: Some(200),
+                response_headers: Some("{}".into()),
+                response_body: Some(String::new()),
+                error_class: None,
+                error_message: None,
+            }),
+            delivery_id: d.id.clone(),
+            lease: l.clone(),
+            outcome: Outcome::Succeeded,
+        };
+        let kept = deliveries::record_many(&t.db, &[finished(&old), finished(&new)]).await.unwrap();
+        assert_eq!(kept, vec![false, true]);
+        assert!(deliveries::attempts_of(&t.db, &old.id).await.unwrap().is_empty(), "no orphan attempt");
+        let attempts = deliveries::attempts_of(&t.db, &new.id).await.unwrap();
+        assert_eq!((attempts.len(), attempts[0].response_status), (1, Some(200)));
+        assert_eq!(deliveries::state(&t.db, &new.id).await.unwrap(), Some(("succeeded".into(), 1)));
+        assert_eq!(deliveries::state(&t.db, &old.id).await.unwrap(), None);
     }
 
     async fn retries_come_due_at_their_time(backend) {
