@@ -795,17 +795,18 @@ impl Dispatcher {
                             None => break,
                         }
                     }
-                    let items: Vec<Finished> = batch.iter().map(|r| r.finished.clone()).collect();
+                    let (items, waiting): (Vec<Finished>, Vec<_>) =
+                        batch.into_iter().map(|r| (r.finished, r.done)).unzip();
                     match deliveries::record_many(&db, &items).await {
                         Ok(kept) => {
-                            for (r, k) in batch.into_iter().zip(kept) {
-                                let _ = r.done.send(Ok(k));
+                            for (done, k) in waiting.into_iter().zip(kept) {
+                                let _ = done.send(Ok(k));
                             }
                         }
                         Err(e) => {
                             let message = e.to_string();
-                            for r in batch {
-                                let _ = r.done.send(Err(message.clone()));
+                            for done in waiting {
+                                let _ = done.send(Err(message.clone()));
                             }
                         }
                     }
@@ -1015,22 +1016,26 @@ impl Dispatcher {
         // The endpoint's health is up to date, which is all the next request
         // to it needs; waiting for the outcome's commit needs no slot of its.
         drop(endpoint_slot);
+        let record = done.record;
+        let (attempt, status, latency_ms) =
+            (record.attempt_no, record.response_status, record.latency_ms);
+        let error = record.error_class.clone();
         let kept = self
             .record(Finished {
-                attempt: Some(done.record.clone()),
+                attempt: Some(record),
                 delivery_id: delivery.id.clone(),
                 lease: lease.clone(),
                 outcome,
             })
             .await?;
         tracing::info!(
-            event_id = %done.record.event_id,
+            event_id = %delivery.event_id,
             delivery_id = %delivery.id,
-            endpoint_id = %done.record.endpoint_id,
-            attempt = done.record.attempt_no,
-            status = ?done.record.response_status,
-            error = ?done.record.error_class,
-            latency_ms = done.record.latency_ms,
+            endpoint_id = %delivery.endpoint_id,
+            attempt,
+            status = ?status,
+            error = ?error,
+            latency_ms,
             lease_kept = kept,
             "delivery attempt"
         );
