@@ -34,7 +34,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const RECEIVERS: usize = 10;
-/// Events published before each measured run and left out of its figures.
+/// Events published to each node before each measured run and left out of
+/// its figures.
 const WARM_UP_EVENTS: usize = 640;
 /// The steady scenario's offered load, events per second.
 const STEADY_RATE: u64 = 500;
@@ -170,6 +171,10 @@ struct Row {
     machine_busy: f64,
     /// Deliveries of this run's events that arrived more than once.
     duplicates: u64,
+    /// Connections (each a TLS handshake) the receivers accepted during the
+    /// measured run, after the warm-up: the nodes' pools were not yet as
+    /// large as the run needed.
+    new_connections: u64,
     /// Steady runs: the publish rate achieved against the schedule.
     published_per_sec: Option<f64>,
 }
@@ -406,6 +411,9 @@ impl Measured {
         if row.duplicates > 0 {
             notes.push_str(&format!("  ({} repeated)", row.duplicates));
         }
+        if row.new_connections > 0 {
+            notes.push_str(&format!("  ({} new connections)", row.new_connections));
+        }
         if let Some(rate) = row.published_per_sec {
             // Half a percent short is the timer's granularity; more is a
             // publisher that could not keep up.
@@ -468,6 +476,11 @@ impl Measured {
                 // The worst round's, not a median: any repeat, or any round
                 // whose publishers fell behind, is worth seeing.
                 duplicates: runs.iter().map(|m| m.row.duplicates).max().unwrap_or(0),
+                new_connections: runs
+                    .iter()
+                    .map(|m| m.row.new_connections)
+                    .max()
+                    .unwrap_or(0),
                 published_per_sec: runs
                     .iter()
                     .filter_map(|m| m.row.published_per_sec)
@@ -755,7 +768,10 @@ impl Bench {
             }
             cpu_before = server_cpu();
             db_cpu_before = db_cpu();
-            self.drive(&children, &token, &merchant, scenario).await
+            let connections_before = self.connections();
+            let mut row = self.drive(&children, &token, &merchant, scenario).await?;
+            row.new_connections = (self.connections() - connections_before) as u64;
+            Ok(row)
         }
         .await;
         let cpu = server_cpu() - cpu_before;
@@ -842,8 +858,8 @@ impl Bench {
         Ok(())
     }
 
-    /// Publishes [`WARM_UP_EVENTS`] single events, 32 at a time round-robin
-    /// across the nodes, and waits for their deliveries, so the measured run
+    /// Publishes [`WARM_UP_EVENTS`] single events to each node, 32 at a time
+    /// on each, and waits for their deliveries, so the measured run
     /// starts on warm database pools, statement caches and receiver
     /// connections, as a node that has been up a while would. Without it the
     /// first few hundred milliseconds of a fresh process set the p99 of the
@@ -858,7 +874,11 @@ impl Bench {
         let body = single_event(merchant);
         let ids: Arc<Mutex<HashSet<String>>> = Arc::default();
         let mut tasks = tokio::task::JoinSet::new();
-        for worker in 0..32 {
+        // As many publishers on each node as one node alone gets, so each
+        // node's connection pools grow to what a run at full rate uses
+        // (with 32 in all, three nodes opened over a thousand connections,
+        // each a TLS handshake, during the measured fan-out run).
+        for worker in 0..32 * nodes.len() {
             let (http, body, token, ids) = (
                 self.http.clone(),
                 body.clone(),
@@ -1038,8 +1058,14 @@ impl Bench {
             db_cpu_ms_per_delivery: None,
             machine_busy,
             duplicates,
+            new_connections: 0,
             published_per_sec,
         })
+    }
+
+    /// Connections all receivers have accepted so far.
+    fn connections(&self) -> usize {
+        self.receivers.iter().map(|r| r.connections()).sum()
     }
 }
 
