@@ -232,6 +232,7 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
             .map(|i| kept.contains(&i.delivery_id))
             .collect());
     }
+    // SQLite from here on (PostgreSQL returned above): one transaction.
     // Deliveries grouped by the update they need, in first-seen order.
     let mut groups: Vec<(Update<'_>, Vec<&str>)> = Vec::new();
     for item in items {
@@ -247,12 +248,7 @@ pub async fn record_many(db: &Db, items: &[Finished]) -> Result<Vec<bool>> {
     let _turn = db.write_turn().await;
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        // One array per column on PostgreSQL: no limit on the rows per statement.
-        let per_statement = match backend {
-            Backend::Postgres => attempts.len().max(1),
-            Backend::Sqlite => ATTEMPTS_PER_STATEMENT,
-        };
-        for chunk in attempts.chunks(per_statement) {
+        for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT) {
             let sql = bulk_sql(backend, insert_attempts_sql(backend, chunk.len()));
             sqlx::query(&sql)
                 .bind_table(attempt_columns(chunk))
